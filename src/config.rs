@@ -1,0 +1,1 @@
+//! Node store configuration (placeholder: being written).

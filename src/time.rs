@@ -1,0 +1,1 @@
+//! Timestamps (placeholder: being written).
