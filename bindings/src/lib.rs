@@ -1,0 +1,1 @@
+//! JavaScript bindings for bacalhau-state (placeholder: being written).
