@@ -8,7 +8,19 @@
 
 extern crate alloc;
 
-pub mod time;
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod kv;
+pub mod model;
+pub mod page;
 pub mod selector;
+pub mod state;
+pub mod time;
+pub mod transition;
+
+mod shell;
+mod sync;
+
 #[cfg(feature = "std")]
 pub mod config;

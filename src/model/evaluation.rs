@@ -1,0 +1,64 @@
+//! Evaluations (SPEC §1.6).
+
+use alloc::string::String;
+use serde::{Deserialize, Serialize};
+
+use crate::state::EvaluationStatus;
+use crate::time::Timestamp;
+
+/// A scheduling evaluation of a job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Evaluation {
+    /// Unique ID (a plain UUID in v1.2).
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// Namespace of the job.
+    #[serde(rename = "Namespace")]
+    pub namespace: String,
+    /// The job evaluated; must exist on create.
+    #[serde(rename = "JobID")]
+    pub job_id: String,
+    /// `job-register`, `job-cancel`, `exec-failure` or `exec-update`.
+    #[serde(rename = "TriggeredBy")]
+    pub triggered_by: String,
+    /// Priority.
+    #[serde(rename = "Priority")]
+    pub priority: i64,
+    /// Job type.
+    #[serde(rename = "Type")]
+    pub eval_type: String,
+    /// Status.
+    #[serde(rename = "Status")]
+    pub status: EvaluationStatus,
+    /// Free comment.
+    #[serde(rename = "Comment")]
+    pub comment: String,
+    /// Back-off time; Go's zero time when unset.
+    #[serde(rename = "WaitUntil")]
+    pub wait_until: Timestamp,
+    /// Nanoseconds since the Unix epoch (caller-set).
+    #[serde(rename = "CreateTime")]
+    pub create_time: i64,
+    /// Nanoseconds since the Unix epoch (caller-set; the store sets it on status updates).
+    #[serde(rename = "ModifyTime")]
+    pub modify_time: i64,
+}
+
+impl Default for Evaluation {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            namespace: String::new(),
+            job_id: String::new(),
+            triggered_by: String::new(),
+            priority: 0,
+            eval_type: String::new(),
+            status: EvaluationStatus::Pending,
+            comment: String::new(),
+            wait_until: Timestamp::GO_ZERO,
+            create_time: 0,
+            modify_time: 0,
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Requester-side executions (SPEC §1.5).
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::{check_id, Job, Opaque, State};
+use crate::error::{RecordKind, ValidationError};
+use crate::state::{ExecutionDesiredStateType, ExecutionStateType};
+
+/// One placement of a job on a compute node.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Execution {
+    /// Unique execution ID (`e-<uuid>`), unique across jobs.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// Copied from the job.
+    #[serde(rename = "Namespace")]
+    pub namespace: String,
+    /// Evaluation that created it.
+    #[serde(rename = "EvalID")]
+    pub eval_id: String,
+    /// Optional name.
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// Target compute node.
+    #[serde(rename = "NodeID")]
+    pub node_id: String,
+    /// Parent job.
+    #[serde(rename = "JobID")]
+    pub job_id: String,
+    /// The job: never stored by the job store (joined on read with `include_job`); the compute
+    /// store keeps the job its requester sent.
+    #[serde(rename = "Job", skip_serializing_if = "Option::is_none")]
+    pub job: Option<Box<Job>>,
+    /// Resources per task.
+    #[serde(rename = "AllocatedResources")]
+    pub allocated_resources: AllocatedResources,
+    /// What the orchestrator wants.
+    #[serde(rename = "DesiredState")]
+    pub desired_state: State<ExecutionDesiredStateType>,
+    /// What was last observed or reported.
+    #[serde(rename = "ComputeState")]
+    pub compute_state: State<ExecutionStateType>,
+    /// Where the result went.
+    #[serde(rename = "PublishedResult")]
+    pub published_result: Option<SpecConfig>,
+    /// Output of the run.
+    #[serde(rename = "RunOutput")]
+    pub run_output: Option<RunCommandResult>,
+    /// (unused upstream)
+    #[serde(rename = "PreviousExecution")]
+    pub previous_execution: String,
+    /// (unused upstream)
+    #[serde(rename = "NextExecution")]
+    pub next_execution: String,
+    /// (unused upstream)
+    #[serde(rename = "FollowupEvalID")]
+    pub followup_eval_id: String,
+    /// 1 on create, +1 per update (store-managed in the job store).
+    #[serde(rename = "Revision")]
+    pub revision: u64,
+    /// Nanoseconds since the Unix epoch.
+    #[serde(rename = "CreateTime")]
+    pub create_time: i64,
+    /// Nanoseconds since the Unix epoch.
+    #[serde(rename = "ModifyTime")]
+    pub modify_time: i64,
+}
+
+/// Resources allocated to each task, by task name (opaque values).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AllocatedResources {
+    /// Per task name.
+    #[serde(rename = "Tasks")]
+    pub tasks: BTreeMap<String, Opaque>,
+}
+
+/// A typed plugin configuration (`SpecConfig`): a type name and opaque parameters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SpecConfig {
+    /// Plugin type.
+    #[serde(rename = "Type")]
+    pub spec_type: String,
+    /// Plugin parameters.
+    #[serde(rename = "Params")]
+    pub params: BTreeMap<String, Opaque>,
+}
+
+/// The output of a run. Note the lower-case `stderr` key, as Bacalhau writes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunCommandResult {
+    /// Captured standard output.
+    #[serde(rename = "Stdout")]
+    pub stdout: String,
+    /// Whether stdout was truncated.
+    #[serde(rename = "StdoutTruncated")]
+    pub stdout_truncated: bool,
+    /// Captured standard error.
+    #[serde(rename = "stderr")]
+    pub stderr: String,
+    /// Whether stderr was truncated.
+    #[serde(rename = "StderrTruncated")]
+    pub stderr_truncated: bool,
+    /// Process exit code.
+    #[serde(rename = "ExitCode")]
+    pub exit_code: i64,
+    /// Error text, if the run failed to start.
+    #[serde(rename = "ErrorMsg")]
+    pub error_msg: String,
+}
+
+impl Execution {
+    /// Bacalhau's `Normalize`: also normalizes the embedded job.
+    pub fn normalize(&mut self) {
+        if let Some(job) = self.job.as_mut() {
+            job.normalize();
+        }
+    }
+
+    /// Bacalhau's `Validate`: ID, namespace and job ID are required.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut problems = Vec::new();
+        check_id(&mut problems, "execution", &self.id);
+        if self.namespace.is_empty() {
+            problems.push("missing namespace".into());
+        }
+        if self.job_id.is_empty() {
+            problems.push("missing job ID".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationError { kind: RecordKind::Execution, id: self.id.clone(), problems })
+        }
+    }
+
+    /// Compute-terminal or desired `Stopped`.
+    pub fn is_terminal_state(&self) -> bool {
+        self.compute_state.state_type.is_terminal()
+            || self.desired_state.state_type == ExecutionDesiredStateType::Stopped
+    }
+}

@@ -1,0 +1,78 @@
+//! The compute node's local record of an execution (SPEC §1.8).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::{check_id, Execution};
+use crate::error::{RecordKind, ValidationError};
+use crate::state::LocalExecutionStateType;
+use crate::time::Timestamp;
+
+/// One execution as a compute node tracks it, with the full execution (and job) the requester
+/// sent, which the node needs to run it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LocalExecutionState {
+    /// The execution, including its embedded job. Never absent (SPEC W-C9).
+    #[serde(rename = "Execution")]
+    pub execution: Execution,
+    /// The node to send callbacks to.
+    #[serde(rename = "RequesterNodeID")]
+    pub requester_node_id: String,
+    /// Local lifecycle state.
+    #[serde(rename = "State")]
+    pub state: LocalExecutionStateType,
+    /// 1 at creation, +1 per state update.
+    #[serde(rename = "Version")]
+    pub version: u64,
+    /// When the record was made (caller-supplied).
+    #[serde(rename = "CreateTime")]
+    pub create_time: Timestamp,
+    /// When the state last changed (store-managed after creation; always UTC).
+    #[serde(rename = "UpdateTime")]
+    pub update_time: Timestamp,
+    /// Never written by Bacalhau; kept for shape compatibility.
+    #[serde(rename = "LatestComment")]
+    pub latest_comment: String,
+}
+
+impl LocalExecutionState {
+    /// A new record as Bacalhau's `NewLocalExecutionState` makes it: `Created`, version 1, both
+    /// times `now`.
+    pub fn new(execution: Execution, requester_node_id: impl Into<String>, now: Timestamp) -> Self {
+        Self {
+            execution,
+            requester_node_id: requester_node_id.into(),
+            state: LocalExecutionStateType::Created,
+            version: 1,
+            create_time: now,
+            update_time: now,
+            latest_comment: String::new(),
+        }
+    }
+
+    /// The execution ID.
+    pub fn id(&self) -> &str {
+        &self.execution.id
+    }
+
+    /// The job ID.
+    pub fn job_id(&self) -> &str {
+        &self.execution.job_id
+    }
+
+    /// Structural validation of the embedded execution (IDs usable as keys).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut problems = Vec::new();
+        check_id(&mut problems, "execution", &self.execution.id);
+        if self.execution.job_id.is_empty() {
+            problems.push("missing job ID".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationError { kind: RecordKind::LocalExecution, id: self.execution.id.clone(), problems })
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! What both stores share: the backend handle, the policy and clock, the closed flag, and the
+//! helpers for ID resolution, counters and the event log. Everything here is written against the
+//! [`kv`](crate::kv) traits only.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::clock::Clock;
+use crate::error::StorageError;
+use crate::event::{Event, EventObject, Operation};
+use crate::kv::key::{prefix_upper_bound, KeyBuf, KeyReader};
+use crate::kv::{Backend, Direction, KeyRange, ReadTxn, Table, Value, WriteTxn};
+use crate::transition::Policy;
+
+/// How many matches an ambiguous-prefix error lists.
+pub(crate) const AMBIGUOUS_LIST: usize = 10;
+
+pub(crate) struct Shell<B> {
+    pub backend: B,
+    pub policy: Policy,
+    pub clock: Box<dyn Clock>,
+    closed: AtomicBool,
+}
+
+impl<B: Backend> Shell<B> {
+    pub fn new(backend: B, policy: Policy, clock: Box<dyn Clock>) -> Self {
+        Self { backend, policy, clock, closed: AtomicBool::new(false) }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Idempotent: only the first call closes the backend.
+    pub fn close(&self) -> Result<(), StorageError> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.backend.close()
+    }
+}
+
+/// The tables of an event log, per store kind.
+#[derive(Clone, Copy)]
+pub(crate) struct LogTables {
+    pub events: Table<Event>,
+    pub checkpoints: Table<u64>,
+    pub counters: Table<u64>,
+}
+
+const EVENT_SEQ: &str = "event_seq";
+
+impl LogTables {
+    pub fn last_seq<T: ReadTxn>(&self, txn: &T) -> Result<u64, StorageError> {
+        Ok(txn.get(self.counters, KeyBuf::new().str(EVENT_SEQ).as_bytes())?.unwrap_or(0))
+    }
+
+    /// Appends in the caller's transaction: the event commits or rolls back with the change.
+    pub fn append<T: WriteTxn>(
+        &self,
+        txn: &mut T,
+        timestamp: i64,
+        operation: Operation,
+        object: EventObject,
+    ) -> Result<u64, StorageError> {
+        let seq_num = self.last_seq(txn)? + 1;
+        txn.put(self.counters, KeyBuf::new().str(EVENT_SEQ).as_bytes(), seq_num)?;
+        let event = Event { seq_num, operation, timestamp, object };
+        txn.put(self.events, KeyBuf::new().u64(seq_num).as_bytes(), event)?;
+        Ok(seq_num)
+    }
+
+    /// Events with a sequence number greater than `after`, oldest first; `limit` 0 = all.
+    pub fn after<T: ReadTxn>(&self, txn: &T, after: u64, limit: u32) -> Result<Vec<Event>, StorageError> {
+        let mut out = Vec::new();
+        let Some(start) = after.checked_add(1) else { return Ok(out) };
+        let start = KeyBuf::new().u64(start);
+        let range = KeyRange { start: core::ops::Bound::Included(start.as_bytes()), end: core::ops::Bound::Unbounded };
+        txn.scan(self.events, range, Direction::Forward, &mut |_, e| {
+            out.push(e);
+            Ok(limit == 0 || out.len() < limit as usize)
+        })?;
+        Ok(out)
+    }
+
+    /// Deletes events with a sequence number up to and including `through`; returns how many.
+    pub fn trim<T: WriteTxn>(&self, txn: &mut T, through: u64) -> Result<u64, StorageError> {
+        let mut keys = Vec::new();
+        let end = KeyBuf::new().u64(through.saturating_add(1));
+        let range = if through == u64::MAX {
+            KeyRange::ALL
+        } else {
+            KeyRange { start: core::ops::Bound::Unbounded, end: core::ops::Bound::Excluded(end.as_bytes()) }
+        };
+        txn.scan_keys(self.events, range, Direction::Forward, &mut |k| {
+            keys.push(k.to_vec());
+            Ok(true)
+        })?;
+        for k in &keys {
+            txn.delete(self.events, k)?;
+        }
+        Ok(keys.len() as u64)
+    }
+
+    pub fn set_checkpoint<T: WriteTxn>(&self, txn: &mut T, name: &str, seq: u64) -> Result<(), StorageError> {
+        txn.put(self.checkpoints, KeyBuf::new().str(name).as_bytes(), seq)
+    }
+
+    pub fn checkpoint<T: ReadTxn>(&self, txn: &T, name: &str) -> Result<Option<u64>, StorageError> {
+        txn.get(self.checkpoints, KeyBuf::new().str(name).as_bytes())
+    }
+
+    /// Every checkpoint, by name.
+    pub fn checkpoints<T: ReadTxn>(&self, txn: &T) -> Result<Vec<(String, u64)>, StorageError> {
+        let mut out = Vec::new();
+        txn.scan(self.checkpoints, KeyRange::ALL, Direction::Forward, &mut |k, v| {
+            let name = decode_str_key(self.checkpoints, k)?;
+            out.push((name, v));
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+}
+
+/// Decodes a key holding exactly one string.
+pub(crate) fn decode_str_key<V>(table: Table<V>, key: &[u8]) -> Result<String, StorageError> {
+    let mut r = KeyReader::new(key);
+    match r.str() {
+        Some(s) if r.is_empty() => Ok(s),
+        _ => Err(corrupt_key(table)),
+    }
+}
+
+pub(crate) fn corrupt_key<V>(table: Table<V>) -> StorageError {
+    StorageError::Corrupt { table: table.name(), detail: "malformed key".into() }
+}
+
+/// Result of looking a record up by exact ID, then by unique prefix.
+pub(crate) enum Lookup<V> {
+    Found(String, V),
+    Missing,
+    Ambiguous(Vec<String>),
+}
+
+/// Exact match first, then a unique prefix (SPEC W-J2): an ID that exists is never ambiguous,
+/// even when it is also a prefix of other IDs.
+pub(crate) fn lookup<T: ReadTxn, V: Value>(txn: &T, table: Table<V>, id: &str) -> Result<Lookup<V>, StorageError> {
+    if let Some(v) = txn.get(table, KeyBuf::new().str(id).as_bytes())? {
+        return Ok(Lookup::Found(String::from(id), v));
+    }
+    if id.is_empty() {
+        return Ok(Lookup::Missing);
+    }
+    let prefix = KeyBuf::new().str_prefix(id).into_vec();
+    let upper = prefix_upper_bound(&prefix);
+    let mut found: Vec<(String, V)> = Vec::new();
+    txn.scan(table, KeyRange::prefix(&prefix, &upper), Direction::Forward, &mut |k, v| {
+        found.push((decode_str_key(table, k)?, v));
+        Ok(found.len() <= AMBIGUOUS_LIST)
+    })?;
+    Ok(match found.len() {
+        0 => Lookup::Missing,
+        1 => {
+            let (id, v) = found.pop().expect("one element");
+            Lookup::Found(id, v)
+        }
+        _ => Lookup::Ambiguous(found.into_iter().map(|(id, _)| id).take(AMBIGUOUS_LIST).collect()),
+    })
+}
+
+/// Adds `delta` to the count of `state`. Counts never go below zero: a negative result means the
+/// indexes are inconsistent, which `check` reports, so saturate rather than wrap.
+pub(crate) fn bump_count<T: WriteTxn>(txn: &mut T, table: Table<u64>, state: u8, delta: i64) -> Result<(), StorageError> {
+    let key = [state];
+    let current = txn.get(table, &key)?.unwrap_or(0);
+    let next = if delta >= 0 { current.saturating_add(delta as u64) } else { current.saturating_sub(delta.unsigned_abs()) };
+    if next == 0 {
+        txn.delete(table, &key)?;
+        Ok(())
+    } else {
+        txn.put(table, &key, next)
+    }
+}
+
+pub(crate) fn read_count<T: ReadTxn>(txn: &T, table: Table<u64>, state: u8) -> Result<u64, StorageError> {
+    Ok(txn.get(table, &[state])?.unwrap_or(0))
+}
+
+/// Collects the last string component of every key under a string prefix component, e.g. the
+/// execution IDs of `(job_id, exec_id)` keys for one job.
+pub(crate) fn ids_under<T: ReadTxn>(txn: &T, table: Table<()>, first: &str) -> Result<Vec<String>, StorageError> {
+    let prefix = KeyBuf::new().str(first).into_vec();
+    let upper = prefix_upper_bound(&prefix);
+    let mut ids = Vec::new();
+    txn.scan_keys(table, KeyRange::prefix(&prefix, &upper), Direction::Forward, &mut |k| {
+        let mut r = KeyReader::new(&k[prefix.len()..]);
+        match r.str() {
+            Some(id) if r.is_empty() => ids.push(id),
+            _ => return Err(corrupt_key(table)),
+        }
+        Ok(true)
+    })?;
+    Ok(ids)
+}
+
+/// The next sequence number under a string prefix of `(id, seq)` keys.
+pub(crate) fn next_seq<T: ReadTxn, V: Value>(txn: &T, table: Table<V>, id: &str) -> Result<u64, StorageError> {
+    let prefix = KeyBuf::new().str(id).into_vec();
+    let upper = prefix_upper_bound(&prefix);
+    let mut last = 0;
+    txn.scan_keys(table, KeyRange::prefix(&prefix, &upper), Direction::Reverse, &mut |k| {
+        last = KeyReader::new(&k[prefix.len()..]).u64().ok_or_else(|| corrupt_key(table))?;
+        Ok(false)
+    })?;
+    Ok(last + 1)
+}
+
+impl<T: ReadTxn + ?Sized> ReadTxn for &T {
+    fn get<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError> {
+        (**self).get(table, key)
+    }
+    fn scan<V: Value>(
+        &self,
+        table: Table<V>,
+        range: KeyRange<'_>,
+        dir: Direction,
+        visit: &mut dyn FnMut(&[u8], V) -> Result<bool, StorageError>,
+    ) -> Result<(), StorageError> {
+        (**self).scan(table, range, dir, visit)
+    }
+    fn scan_keys<V: Value>(
+        &self,
+        table: Table<V>,
+        range: KeyRange<'_>,
+        dir: Direction,
+        visit: &mut dyn FnMut(&[u8]) -> Result<bool, StorageError>,
+    ) -> Result<(), StorageError> {
+        (**self).scan_keys(table, range, dir, visit)
+    }
+}
