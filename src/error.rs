@@ -305,6 +305,11 @@ pub enum ComputeError {
         /// Execution ID.
         id: String,
     },
+    /// No execution with this ID, so no history.
+    ExecutionHistoryNotFound {
+        /// ID as given.
+        id: String,
+    },
     /// The ID prefix matches several executions.
     AmbiguousId {
         /// Prefix given.
@@ -343,6 +348,7 @@ impl ComputeError {
             ComputeError::ExecutionNotFound { .. } => "ExecutionNotFound",
             ComputeError::ExecutionsNotFoundForJob { .. } => "ExecutionsNotFoundForJob",
             ComputeError::ExecutionAlreadyExists { .. } => "ExecutionAlreadyExists",
+            ComputeError::ExecutionHistoryNotFound { .. } => "ExecutionHistoryNotFound",
             ComputeError::AmbiguousId { .. } => "AmbiguousId",
             ComputeError::Validation(_) => "Validation",
             ComputeError::Condition(e) => e.code(),
@@ -361,6 +367,7 @@ impl fmt::Display for ComputeError {
             ComputeError::ExecutionNotFound { id } => write!(f, "execution not found: {id}"),
             ComputeError::ExecutionsNotFoundForJob { job_id } => write!(f, "no executions found for job: {job_id}"),
             ComputeError::ExecutionAlreadyExists { id } => write!(f, "execution already exists: {id}"),
+            ComputeError::ExecutionHistoryNotFound { id } => write!(f, "no history found for execution: {id}"),
             ComputeError::AmbiguousId { prefix, matches } => write_ambiguous(f, "execution", prefix, matches),
             ComputeError::Validation(e) => e.fmt(f),
             ComputeError::Condition(e) => e.fmt(f),

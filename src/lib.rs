@@ -8,9 +8,12 @@
 
 extern crate alloc;
 
+mod builder;
 pub mod clock;
+pub mod compute;
 pub mod error;
 pub mod event;
+pub mod jobstore;
 pub mod kv;
 pub mod model;
 pub mod page;
@@ -22,5 +25,16 @@ pub mod transition;
 mod shell;
 mod sync;
 
-#[cfg(feature = "std")]
 pub mod config;
+#[cfg(feature = "bbolt")]
+pub mod bbolt;
+
+pub use builder::StoreBuilder;
+pub use compute::{ExecutionStore, UpdateExecutionStateRequest};
+pub use error::{ComputeError, JobStoreError, StorageError};
+pub use jobstore::JobStore;
+pub use kv::Durability;
+pub use page::{Page, PageRequest};
+pub use transition::Policy;
+#[cfg(feature = "bbolt")]
+pub mod bbolt;

@@ -1,0 +1,350 @@
+//! The compute node's execution store (SPEC §3): one record per execution allocated to this
+//! node, its history, and exact per-state counts.
+//!
+//! Lifecycle (strict policy, SPEC §2.9): an ask-for-bid creates a record in `Created` (approval
+//! needed) or `BidAccepted` (pre-approved); the requester's decision moves `Created` to
+//! `BidAccepted` or `Cancelled`; the executor moves `BidAccepted → Running → (Publishing →)
+//! Completed`; any active record may end in `Failed` or `Cancelled`. `Running` and `Publishing`
+//! records are "live": what a node restart must resume.
+//!
+//! Every operation is one transaction in which the record, its indexes, its per-state count, its
+//! history and the event log change together. [`ExecutionStore::transaction`] groups several
+//! operations into one atomic (and, on a durable backend, one fsync'd) commit.
+
+mod tx;
+
+pub use tx::ComputeTx;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::error::{ComputeError, ConditionError, RecordKind};
+use crate::event::{Event, EventObject};
+use crate::kv::memory::MemoryBackend;
+use crate::kv::{Backend, Durability, Table};
+use crate::model::{LocalExecutionState, LocalStateHistory};
+use crate::page::{Page, PageRequest};
+use crate::shell::{LogTables, Shell};
+use crate::state::LocalExecutionStateType;
+use crate::time::Timestamp;
+use crate::transition::Policy;
+
+pub(crate) const EXECUTIONS: Table<LocalExecutionState> = Table::new(1, "executions");
+pub(crate) const HISTORY: Table<LocalStateHistory> = Table::new(2, "execution_history");
+pub(crate) const BY_JOB: Table<()> = Table::new(3, "executions_by_job");
+pub(crate) const BY_STATE: Table<()> = Table::new(4, "executions_by_state");
+pub(crate) const COUNTS: Table<u64> = Table::new(5, "execution_state_counts");
+pub(crate) const LOG: LogTables = LogTables {
+    events: Table::new(6, "events"),
+    checkpoints: Table::new(7, "checkpoints"),
+    counters: Table::new(8, "counters"),
+};
+
+/// Page-token scopes: a token from one listing is refused by another.
+pub(crate) const EVENTS_SCOPE_HISTORY: u8 = 1;
+pub(crate) const EVENTS_SCOPE_LIST: u8 = 2;
+
+/// The comment of every creation history entry (as Bacalhau writes it).
+pub const CREATED_COMMENT: &str = "LocalExecutionState created";
+
+/// A conditional state change (SPEC §3.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UpdateExecutionStateRequest {
+    /// Execution ID (or unique prefix).
+    pub execution_id: String,
+    /// Target state.
+    pub new_state: LocalExecutionStateType,
+    /// When non-empty, the current state must be one of these.
+    pub expected_states: Vec<LocalExecutionStateType>,
+    /// When non-zero, the current version must equal it.
+    pub expected_version: u64,
+    /// Recorded in the history entry.
+    pub comment: String,
+}
+
+impl UpdateExecutionStateRequest {
+    /// An unconditional change to `new_state`.
+    pub fn new(execution_id: impl Into<String>, new_state: LocalExecutionStateType) -> Self {
+        Self { execution_id: execution_id.into(), new_state, ..Self::default() }
+    }
+    /// Requires the current state to be one of `states`.
+    pub fn expecting(mut self, states: &[LocalExecutionStateType]) -> Self {
+        self.expected_states = states.to_vec();
+        self
+    }
+    /// Requires the current version to be `version`.
+    pub fn expecting_version(mut self, version: u64) -> Self {
+        self.expected_version = version;
+        self
+    }
+    /// Sets the history comment.
+    pub fn with_comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = comment.into();
+        self
+    }
+}
+
+/// Per-state counts and totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComputeStats {
+    /// Records per state, for every state with at least one record.
+    pub counts: Vec<(LocalExecutionStateType, u64)>,
+    /// All records.
+    pub total: u64,
+    /// Sequence number of the last event (0 when none).
+    pub last_event_seq: u64,
+}
+
+/// Bacalhau's `ValidateNewExecution`: state `Created` or `BidAccepted`, version 1 (SPEC §3.1).
+pub fn validate_new_execution(s: &LocalExecutionState) -> Result<(), ComputeError> {
+    use LocalExecutionStateType::{BidAccepted, Created};
+    if !matches!(s.state, Created | BidAccepted) {
+        return Err(ConditionError::StateMismatch {
+            kind: RecordKind::LocalExecution,
+            id: s.execution.id.clone(),
+            actual: s.state.name(),
+            expected: alloc::vec![Created.name(), BidAccepted.name()],
+        }
+        .into());
+    }
+    if s.version != 1 {
+        return Err(ConditionError::RevisionMismatch {
+            kind: RecordKind::LocalExecution,
+            id: s.execution.id.clone(),
+            actual: s.version,
+            expected: 1,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The state machine step: applies `req` to `current` at time `now`, or says why not. Checks run
+/// in SPEC §2.8 order (expected states, version, terminal, then the policy), so the error a
+/// caller sees matches Bacalhau's for the same situation. Pure: no I/O, no clock.
+pub fn apply_state_update(
+    current: &LocalExecutionState,
+    req: &UpdateExecutionStateRequest,
+    policy: Policy,
+    now: Timestamp,
+) -> Result<(LocalExecutionState, LocalStateHistory), ComputeError> {
+    let id = current.id();
+    let kind = RecordKind::LocalExecution;
+    if !req.expected_states.is_empty() && !req.expected_states.contains(&current.state) {
+        return Err(ConditionError::StateMismatch {
+            kind,
+            id: id.into(),
+            actual: current.state.name(),
+            expected: req.expected_states.iter().map(|s| s.name()).collect(),
+        }
+        .into());
+    }
+    if req.expected_version != 0 && req.expected_version != current.version {
+        return Err(ConditionError::RevisionMismatch {
+            kind,
+            id: id.into(),
+            actual: current.version,
+            expected: req.expected_version,
+        }
+        .into());
+    }
+    if current.state.is_terminal() {
+        return Err(ConditionError::AlreadyTerminal {
+            kind,
+            id: id.into(),
+            actual: current.state.name(),
+            new: req.new_state.name(),
+        }
+        .into());
+    }
+    policy.check_local(id, Some(current.state), req.new_state)?;
+    let mut next = current.clone();
+    next.state = req.new_state;
+    next.version = current.version + 1;
+    next.update_time = now;
+    let entry = LocalStateHistory {
+        execution_id: id.into(),
+        previous_state: current.state,
+        new_state: req.new_state,
+        new_version: next.version,
+        comment: req.comment.clone(),
+        time: now,
+    };
+    Ok((next, entry))
+}
+
+/// The compute node's execution store over a backend `B` (memory by default).
+pub struct ExecutionStore<B: Backend = MemoryBackend> {
+    shell: Shell<B>,
+}
+
+impl<B: Backend> core::fmt::Debug for ExecutionStore<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ExecutionStore").field("policy", &self.shell.policy).finish_non_exhaustive()
+    }
+}
+
+impl ExecutionStore<MemoryBackend> {
+    /// An in-memory store with the strict policy and the default clock.
+    pub fn in_memory() -> Self {
+        crate::StoreBuilder::new().compute(MemoryBackend::new())
+    }
+}
+
+macro_rules! read_op {
+    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
+        $(#[$m])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, ComputeError> {
+            self.read(|tx| tx.$name($($arg),*))
+        }
+    };
+}
+
+macro_rules! write_op {
+    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
+        $(#[$m])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, ComputeError> {
+            self.transaction(|tx| tx.$name($($arg),*))
+        }
+    };
+}
+
+impl<B: Backend> ExecutionStore<B> {
+    pub(crate) fn from_parts(backend: B, policy: Policy, clock: Box<dyn Clock>) -> Self {
+        Self { shell: Shell::new(backend, policy, clock) }
+    }
+
+    /// The transition policy.
+    pub fn policy(&self) -> Policy {
+        self.shell.policy
+    }
+
+    /// The backend (for backend-specific maintenance such as compaction).
+    pub fn backend(&self) -> &B {
+        &self.shell.backend
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&ComputeTx<'_, B::Read<'_>>) -> Result<R, ComputeError>) -> Result<R, ComputeError> {
+        if self.shell.is_closed() {
+            return Err(ComputeError::Closed);
+        }
+        let txn = self.shell.backend.begin_read()?;
+        let tx = ComputeTx::new(txn, self.shell.policy, &*self.shell.clock);
+        f(&tx)
+    }
+
+    /// Runs `f` in one write transaction with durable commit: every operation in it commits
+    /// together, or none does (an `Err` from `f`, or a storage failure, rolls all back).
+    ///
+    /// # Errors
+    /// `f`'s error, [`ComputeError::Closed`], or a storage error from the commit.
+    pub fn transaction<'a, R, E>(&'a self, f: impl FnOnce(&mut ComputeTx<'a, B::Write<'a>>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<ComputeError>,
+    {
+        self.transaction_with(Durability::Immediate, f)
+    }
+
+    /// [`transaction`](Self::transaction) with a chosen durability (`Durability::None` defers the
+    /// fsync to a later durable commit: for bulk loads and benchmarks only).
+    pub fn transaction_with<'a, R, E>(
+        &'a self,
+        durability: Durability,
+        f: impl FnOnce(&mut ComputeTx<'a, B::Write<'a>>) -> Result<R, E>,
+    ) -> Result<R, E>
+    where
+        E: From<ComputeError>,
+    {
+        if self.shell.is_closed() {
+            return Err(ComputeError::Closed.into());
+        }
+        let txn = self.shell.backend.begin_write(durability).map_err(ComputeError::from)?;
+        let mut tx = ComputeTx::new(txn, self.shell.policy, &*self.shell.clock);
+        let out = f(&mut tx)?;
+        tx.commit().map_err(E::from)?;
+        Ok(out)
+    }
+
+    read_op!(
+        /// The record with this ID, or with this unique ID prefix.
+        get_execution(id: &str) -> LocalExecutionState
+    );
+    read_op!(
+        /// The job's records on this node, oldest update first (`ExecutionsNotFoundForJob` when none).
+        get_executions(job_id: &str) -> Vec<LocalExecutionState>
+    );
+    read_op!(
+        /// Records in `Running` or `Publishing`, oldest update first (empty when none).
+        get_live_executions() -> Vec<LocalExecutionState>
+    );
+    read_op!(
+        /// The job's most recently updated active record, `None` when none is active.
+        get_active_execution(job_id: &str) -> Option<LocalExecutionState>
+    );
+    read_op!(
+        /// The execution's history in write order, one page at a time.
+        get_execution_history(id: &str, page: &PageRequest) -> Page<LocalStateHistory>
+    );
+    read_op!(
+        /// Every record, by ID, one page at a time.
+        list_executions(page: &PageRequest) -> Page<LocalExecutionState>
+    );
+    read_op!(
+        /// Number of records in `state` (exact, O(1)).
+        get_execution_count(state: LocalExecutionStateType) -> u64
+    );
+    read_op!(
+        /// Counts per state, total and last event sequence number.
+        stats() -> ComputeStats
+    );
+    read_op!(
+        /// Events after sequence number `after`, oldest first; `limit` 0 = all.
+        events_after(after: u64, limit: u32) -> Vec<Event>
+    );
+    read_op!(
+        /// The sequence number last stored under `name`.
+        get_checkpoint(name: &str) -> Option<u64>
+    );
+
+    write_op!(
+        /// Inserts a new record (state `Created` or `BidAccepted`, version 1) and returns it as
+        /// stored.
+        create_execution(state: LocalExecutionState) -> LocalExecutionState
+    );
+    write_op!(
+        /// Applies a conditional state change and returns the updated record.
+        update_execution_state(req: UpdateExecutionStateRequest) -> LocalExecutionState
+    );
+    write_op!(
+        /// Removes a record, its history and every index entry, and adjusts the counts.
+        delete_execution(id: &str) -> ()
+    );
+    write_op!(
+        /// Stores `seq` under the consumer name `name`.
+        checkpoint(name: &str, seq: u64) -> ()
+    );
+    write_op!(
+        /// Deletes events up to and including `through`; returns how many were deleted.
+        trim_events(through: u64) -> u64
+    );
+
+    /// Closes the store; idempotent. Every later call returns [`ComputeError::Closed`].
+    pub fn close(&self) -> Result<(), ComputeError> {
+        self.shell.close().map_err(ComputeError::from)
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.shell.is_closed()
+    }
+}
+
+/// The event object of a compute record.
+pub(crate) fn event_object(s: &LocalExecutionState) -> EventObject {
+    EventObject::LocalExecution(s.clone())
+}

@@ -1,0 +1,317 @@
+//! The compute store's operations, written once over the table traits. The same code runs as a
+//! single-operation transaction (the store's methods) or inside a caller's multi-operation
+//! transaction.
+//!
+//! Every write operation reads and checks everything first and writes only after every check
+//! passed, so a rejected operation inside a larger transaction leaves nothing behind. A storage
+//! failure poisons the transaction: it can then only roll back.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::{
+    apply_state_update, event_object, validate_new_execution, ComputeStats, UpdateExecutionStateRequest, BY_JOB,
+    BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST, EXECUTIONS, HISTORY, LOG,
+};
+use crate::clock::Clock;
+use crate::error::{ComputeError, StorageError};
+use crate::event::{Event, Operation};
+use crate::kv::key::{prefix_upper_bound, KeyBuf};
+use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
+use crate::model::{LocalExecutionState, LocalStateHistory};
+use crate::page::{self, Page, PageRequest};
+use crate::shell::{bump_count, ids_under, lookup, next_seq, read_count, Lookup};
+use crate::state::LocalExecutionStateType;
+use crate::transition::Policy;
+
+/// A transaction on the compute store: the same operations as
+/// [`ExecutionStore`](super::ExecutionStore), applied atomically when the transaction commits.
+pub struct ComputeTx<'s, T> {
+    txn: T,
+    policy: Policy,
+    clock: &'s dyn Clock,
+    poisoned: Option<StorageError>,
+}
+
+fn state_key(state: LocalExecutionStateType, id: &str) -> KeyBuf {
+    KeyBuf::new().u8(state.as_u8()).str(id)
+}
+
+impl<'s, T: ReadTxn> ComputeTx<'s, T> {
+    pub(crate) fn new(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
+        Self { txn, policy, clock, poisoned: None }
+    }
+
+    fn resolve(&self, id: &str) -> Result<(String, LocalExecutionState), ComputeError> {
+        match lookup(&self.txn, EXECUTIONS, id)? {
+            Lookup::Found(id, rec) => Ok((id, rec)),
+            Lookup::Missing => Err(ComputeError::ExecutionNotFound { id: id.into() }),
+            Lookup::Ambiguous(matches) => Err(ComputeError::AmbiguousId { prefix: id.into(), matches }),
+        }
+    }
+
+    fn load(&self, id: &str) -> Result<LocalExecutionState, ComputeError> {
+        self.txn.get(EXECUTIONS, KeyBuf::new().str(id).as_bytes())?.ok_or_else(|| {
+            StorageError::Corrupt { table: EXECUTIONS.name(), detail: alloc::format!("index entry for missing execution {id}") }
+                .into()
+        })
+    }
+
+    /// See [`ExecutionStore::get_execution`](super::ExecutionStore::get_execution).
+    pub fn get_execution(&self, id: &str) -> Result<LocalExecutionState, ComputeError> {
+        self.resolve(id).map(|(_, rec)| rec)
+    }
+
+    /// See [`ExecutionStore::get_executions`](super::ExecutionStore::get_executions).
+    pub fn get_executions(&self, job_id: &str) -> Result<Vec<LocalExecutionState>, ComputeError> {
+        let ids = ids_under(&self.txn, BY_JOB, job_id)?;
+        if ids.is_empty() {
+            return Err(ComputeError::ExecutionsNotFoundForJob { job_id: job_id.into() });
+        }
+        let mut out = ids.iter().map(|id| self.load(id)).collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| (a.update_time, a.id()).cmp(&(b.update_time, b.id())));
+        Ok(out)
+    }
+
+    /// See [`ExecutionStore::get_live_executions`](super::ExecutionStore::get_live_executions).
+    pub fn get_live_executions(&self) -> Result<Vec<LocalExecutionState>, ComputeError> {
+        let mut out = Vec::new();
+        for state in [LocalExecutionStateType::Running, LocalExecutionStateType::Publishing] {
+            for id in ids_in_state(&self.txn, state)? {
+                out.push(self.load(&id)?);
+            }
+        }
+        out.sort_by(|a, b| (a.update_time, a.id()).cmp(&(b.update_time, b.id())));
+        Ok(out)
+    }
+
+    /// See [`ExecutionStore::get_active_execution`](super::ExecutionStore::get_active_execution).
+    pub fn get_active_execution(&self, job_id: &str) -> Result<Option<LocalExecutionState>, ComputeError> {
+        Ok(self.get_executions(job_id)?.into_iter().filter(|e| e.state.is_active()).last())
+    }
+
+    /// See [`ExecutionStore::get_execution_history`](super::ExecutionStore::get_execution_history).
+    pub fn get_execution_history(&self, id: &str, req: &PageRequest) -> Result<Page<LocalStateHistory>, ComputeError> {
+        let id = match self.resolve(id) {
+            Ok((id, _)) => id,
+            Err(ComputeError::ExecutionNotFound { id }) => return Err(ComputeError::ExecutionHistoryNotFound { id }),
+            Err(e) => return Err(e),
+        };
+        let prefix = KeyBuf::new().str(&id).into_vec();
+        let fp = page::fingerprint(&[id.as_bytes()]);
+        paged(&self.txn, HISTORY, &prefix, req, EVENTS_SCOPE_HISTORY, fp)
+    }
+
+    /// See [`ExecutionStore::list_executions`](super::ExecutionStore::list_executions).
+    pub fn list_executions(&self, req: &PageRequest) -> Result<Page<LocalExecutionState>, ComputeError> {
+        paged(&self.txn, EXECUTIONS, &[], req, EVENTS_SCOPE_LIST, 0)
+    }
+
+    /// See [`ExecutionStore::get_execution_count`](super::ExecutionStore::get_execution_count).
+    pub fn get_execution_count(&self, state: LocalExecutionStateType) -> Result<u64, ComputeError> {
+        Ok(read_count(&self.txn, COUNTS, state.as_u8())?)
+    }
+
+    /// See [`ExecutionStore::stats`](super::ExecutionStore::stats).
+    pub fn stats(&self) -> Result<ComputeStats, ComputeError> {
+        let mut counts = Vec::new();
+        let mut total = 0;
+        for &state in LocalExecutionStateType::ALL {
+            let n = read_count(&self.txn, COUNTS, state.as_u8())?;
+            if n > 0 {
+                counts.push((state, n));
+                total += n;
+            }
+        }
+        Ok(ComputeStats { counts, total, last_event_seq: LOG.last_seq(&self.txn)? })
+    }
+
+    /// See [`ExecutionStore::events_after`](super::ExecutionStore::events_after).
+    pub fn events_after(&self, after: u64, limit: u32) -> Result<Vec<Event>, ComputeError> {
+        Ok(LOG.after(&self.txn, after, limit)?)
+    }
+
+    /// See [`ExecutionStore::get_checkpoint`](super::ExecutionStore::get_checkpoint).
+    pub fn get_checkpoint(&self, name: &str) -> Result<Option<u64>, ComputeError> {
+        Ok(LOG.checkpoint(&self.txn, name)?)
+    }
+}
+
+pub(crate) fn ids_in_state<T: ReadTxn>(txn: &T, state: LocalExecutionStateType) -> Result<Vec<String>, StorageError> {
+    let prefix = [state.as_u8()];
+    let upper = prefix_upper_bound(&prefix);
+    let mut ids = Vec::new();
+    txn.scan_keys(BY_STATE, KeyRange::prefix(&prefix, &upper), Direction::Forward, &mut |k| {
+        ids.push(crate::shell::decode_str_key(BY_STATE, &k[1..])?);
+        Ok(true)
+    })?;
+    Ok(ids)
+}
+
+/// A page of values under a key prefix, resuming after the token's key.
+pub(crate) fn paged<T: ReadTxn, V: crate::kv::Value, E: From<StorageError> + From<(u8, String)>>(
+    txn: &T,
+    table: crate::kv::Table<V>,
+    prefix: &[u8],
+    req: &PageRequest,
+    scope: u8,
+    fingerprint: u32,
+) -> Result<Page<V>, E> {
+    let upper = prefix_upper_bound(prefix);
+    let after = match &req.next_token {
+        Some(t) => Some(page::decode(t, scope, fingerprint).map_err(|reason| E::from((scope, reason)))?),
+        None => None,
+    };
+    let range = match &after {
+        Some(k) => KeyRange { start: core::ops::Bound::Excluded(k.as_slice()), end: KeyRange::prefix(prefix, &upper).end },
+        None => KeyRange::prefix(prefix, &upper),
+    };
+    let limit = req.limit as usize;
+    let mut items = Vec::new();
+    let mut last_key = Vec::new();
+    let mut more = false;
+    txn.scan(table, range, Direction::Forward, &mut |k, v| {
+        if limit != 0 && items.len() == limit {
+            more = true;
+            return Ok(false);
+        }
+        last_key.clear();
+        last_key.extend_from_slice(k);
+        items.push(v);
+        Ok(true)
+    })?;
+    let next_token = more.then(|| page::encode(scope, fingerprint, &last_key));
+    Ok(Page { items, next_token })
+}
+
+impl From<(u8, String)> for ComputeError {
+    fn from((_, reason): (u8, String)) -> Self {
+        ComputeError::InvalidToken { reason }
+    }
+}
+
+impl<T: WriteTxn> ComputeTx<'_, T> {
+    /// Runs a write operation, refusing to continue after a storage failure and remembering one.
+    fn guarded<R>(&mut self, op: impl FnOnce(&mut Self) -> Result<R, ComputeError>) -> Result<R, ComputeError> {
+        if let Some(e) = &self.poisoned {
+            return Err(ComputeError::Storage(e.clone()));
+        }
+        let out = op(self);
+        if let Err(ComputeError::Storage(e)) = &out {
+            self.poisoned = Some(e.clone());
+        }
+        out
+    }
+
+    pub(crate) fn commit(self) -> Result<(), ComputeError> {
+        if let Some(e) = self.poisoned {
+            return Err(ComputeError::Storage(e));
+        }
+        Ok(self.txn.commit()?)
+    }
+
+    fn now_nanos(&self) -> i64 {
+        self.clock.now().saturating_unix_nanos()
+    }
+
+    /// See [`ExecutionStore::create_execution`](super::ExecutionStore::create_execution).
+    pub fn create_execution(&mut self, mut rec: LocalExecutionState) -> Result<LocalExecutionState, ComputeError> {
+        self.guarded(|tx| {
+            rec.execution.normalize();
+            rec.validate()?;
+            validate_new_execution(&rec)?;
+            tx.policy.check_local(rec.id(), None, rec.state)?;
+            let key = KeyBuf::new().str(rec.id());
+            if tx.txn.get(EXECUTIONS, key.as_bytes())?.is_some() {
+                return Err(ComputeError::ExecutionAlreadyExists { id: rec.id().into() });
+            }
+            if rec.create_time == crate::time::Timestamp::default() {
+                rec.create_time = tx.clock.now();
+            }
+            if rec.update_time == crate::time::Timestamp::default() {
+                rec.update_time = rec.create_time;
+            }
+            // Checks done; from here on only writes.
+            let id = String::from(rec.id());
+            tx.txn.put(EXECUTIONS, key.as_bytes(), rec.clone())?;
+            tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
+            tx.txn.put(BY_STATE, state_key(rec.state, &id).as_bytes(), ())?;
+            bump_count(&mut tx.txn, COUNTS, rec.state.as_u8(), 1)?;
+            let entry = LocalStateHistory {
+                execution_id: id.clone(),
+                previous_state: LocalExecutionStateType::Undefined,
+                new_state: rec.state,
+                new_version: rec.version,
+                comment: CREATED_COMMENT.into(),
+                time: rec.update_time,
+            };
+            tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(1).as_bytes(), entry)?;
+            let now = tx.now_nanos();
+            LOG.append(&mut tx.txn, now, Operation::Create, event_object(&rec))?;
+            Ok(rec)
+        })
+    }
+
+    /// See [`ExecutionStore::update_execution_state`](super::ExecutionStore::update_execution_state).
+    pub fn update_execution_state(&mut self, req: UpdateExecutionStateRequest) -> Result<LocalExecutionState, ComputeError> {
+        self.guarded(|tx| {
+            let (id, current) = tx.resolve(&req.execution_id)?;
+            let now = tx.clock.now();
+            let (next, mut entry) = apply_state_update(&current, &req, tx.policy, now)?;
+            entry.execution_id.clone_from(&id);
+            let seq = next_seq(&tx.txn, HISTORY, &id)?;
+            // Checks done; from here on only writes.
+            tx.txn.put(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), next.clone())?;
+            if current.state != next.state {
+                tx.txn.delete(BY_STATE, state_key(current.state, &id).as_bytes())?;
+                tx.txn.put(BY_STATE, state_key(next.state, &id).as_bytes(), ())?;
+                bump_count(&mut tx.txn, COUNTS, current.state.as_u8(), -1)?;
+                bump_count(&mut tx.txn, COUNTS, next.state.as_u8(), 1)?;
+            }
+            tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), entry)?;
+            LOG.append(&mut tx.txn, now.saturating_unix_nanos(), Operation::Update, event_object(&next))?;
+            Ok(next)
+        })
+    }
+
+    /// See [`ExecutionStore::delete_execution`](super::ExecutionStore::delete_execution).
+    pub fn delete_execution(&mut self, id: &str) -> Result<(), ComputeError> {
+        self.guarded(|tx| {
+            let (id, rec) = tx.resolve(id)?;
+            let prefix = KeyBuf::new().str(&id).into_vec();
+            let upper = prefix_upper_bound(&prefix);
+            let mut history_keys = Vec::new();
+            tx.txn.scan_keys(HISTORY, KeyRange::prefix(&prefix, &upper), Direction::Forward, &mut |k| {
+                history_keys.push(k.to_vec());
+                Ok(true)
+            })?;
+            // Checks done; from here on only writes. Every index entry and the count go in the
+            // same transaction as the record (SPEC W-C1).
+            tx.txn.delete(EXECUTIONS, KeyBuf::new().str(&id).as_bytes())?;
+            tx.txn.delete(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes())?;
+            tx.txn.delete(BY_STATE, state_key(rec.state, &id).as_bytes())?;
+            bump_count(&mut tx.txn, COUNTS, rec.state.as_u8(), -1)?;
+            for k in &history_keys {
+                tx.txn.delete(HISTORY, k)?;
+            }
+            let now = tx.now_nanos();
+            LOG.append(&mut tx.txn, now, Operation::Delete, event_object(&rec))?;
+            Ok(())
+        })
+    }
+
+    /// See [`ExecutionStore::checkpoint`](super::ExecutionStore::checkpoint).
+    pub fn checkpoint(&mut self, name: &str, seq: u64) -> Result<(), ComputeError> {
+        self.guarded(|tx| {
+            if name.is_empty() {
+                return Err(ComputeError::InvalidArgument { field: "name", reason: "checkpoint name must not be empty".into() });
+            }
+            Ok(LOG.set_checkpoint(&mut tx.txn, name, seq)?)
+        })
+    }
+
+    /// See [`ExecutionStore::trim_events`](super::ExecutionStore::trim_events).
+    pub fn trim_events(&mut self, through: u64) -> Result<u64, ComputeError> {
+        self.guarded(|tx| Ok(LOG.trim(&mut tx.txn, through)?))
+    }
+}

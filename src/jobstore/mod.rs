@@ -1,0 +1,279 @@
+//! The requester's job store (SPEC §4): jobs, their executions and evaluations, one history
+//! sequence per job, indexes for listing, exact per-state counts and the event log.
+//!
+//! Job lifecycle (strict policy, SPEC §2.11): created `Pending`; `Pending → Running`; `Pending`
+//! or `Running` → `Completed | Failed | Stopped` (terminal). Executions follow SPEC §2.10 (see
+//! [`transition`](crate::transition)).
+//!
+//! Storage is keyed by canonical full IDs in flat tables with order-preserving composite keys, so
+//! IDs, namespaces and label keys may contain `/` (SPEC W-J6). Reads accept an exact ID first,
+//! then a unique prefix (W-J2). Deletes cascade through every index in one transaction (W-J3).
+
+mod apply;
+mod index;
+mod query;
+mod requests;
+mod tx;
+
+pub use apply::{apply_evaluation_update, apply_execution_update, apply_job_update};
+pub use requests::{
+    ExecutionPatch, GetExecutionsOptions, JobHistoryQuery, JobQuery, JobSortBy, UpdateEvaluationRequest,
+    UpdateExecutionRequest, UpdateJobStateRequest,
+};
+pub use tx::JobTx;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::error::JobStoreError;
+use crate::event::Event;
+use crate::kv::memory::MemoryBackend;
+use crate::kv::{Backend, Durability, Table};
+use crate::model::{Evaluation, Execution, Job, JobHistory};
+use crate::page::Page;
+use crate::shell::{LogTables, Shell};
+use crate::state::{ExecutionStateType, JobStateType};
+use crate::transition::Policy;
+
+pub(crate) const JOBS: Table<Job> = Table::new(1, "jobs");
+pub(crate) const EXECUTIONS: Table<Execution> = Table::new(2, "executions");
+pub(crate) const EXEC_BY_JOB: Table<()> = Table::new(3, "executions_by_job");
+pub(crate) const EXEC_BY_NODE: Table<()> = Table::new(4, "executions_by_node");
+pub(crate) const EXEC_IN_PROGRESS: Table<()> = Table::new(5, "executions_in_progress");
+pub(crate) const EVALUATIONS: Table<Evaluation> = Table::new(6, "evaluations");
+pub(crate) const EVAL_BY_JOB: Table<()> = Table::new(7, "evaluations_by_job");
+pub(crate) const HISTORY: Table<JobHistory> = Table::new(8, "job_history");
+pub(crate) const JOBS_IN_PROGRESS: Table<()> = Table::new(9, "jobs_in_progress");
+pub(crate) const JOBS_BY_NS: Table<()> = Table::new(10, "jobs_by_namespace");
+pub(crate) const JOBS_BY_TAG: Table<()> = Table::new(11, "jobs_by_tag");
+pub(crate) const JOBS_BY_CREATED: Table<()> = Table::new(12, "jobs_by_created");
+pub(crate) const JOBS_BY_MODIFIED: Table<()> = Table::new(13, "jobs_by_modified");
+pub(crate) const JOBS_BY_NS_CREATED: Table<()> = Table::new(14, "jobs_by_namespace_created");
+pub(crate) const JOBS_BY_NS_MODIFIED: Table<()> = Table::new(15, "jobs_by_namespace_modified");
+pub(crate) const JOB_COUNTS: Table<u64> = Table::new(16, "job_state_counts");
+pub(crate) const EXEC_COUNTS: Table<u64> = Table::new(17, "execution_state_counts");
+pub(crate) const LOG: LogTables = LogTables {
+    events: Table::new(18, "events"),
+    checkpoints: Table::new(19, "checkpoints"),
+    counters: Table::new(20, "counters"),
+};
+
+/// The comment of every job creation history entry (as Bacalhau writes it).
+pub const JOB_CREATED_COMMENT: &str = "Job created";
+
+/// Per-state counts and totals of a job store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStoreStats {
+    /// Jobs per state (states with at least one job).
+    pub jobs: Vec<(JobStateType, u64)>,
+    /// Executions per compute state (states with at least one execution).
+    pub executions: Vec<(ExecutionStateType, u64)>,
+    /// All jobs.
+    pub job_total: u64,
+    /// All executions.
+    pub execution_total: u64,
+    /// Sequence number of the last event (0 when none).
+    pub last_event_seq: u64,
+}
+
+/// The requester's job store over a backend `B` (memory by default).
+pub struct JobStore<B: Backend = MemoryBackend> {
+    shell: Shell<B>,
+}
+
+impl<B: Backend> core::fmt::Debug for JobStore<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("JobStore").field("policy", &self.shell.policy).finish_non_exhaustive()
+    }
+}
+
+impl JobStore<MemoryBackend> {
+    /// An in-memory store with the strict policy and the default clock.
+    pub fn in_memory() -> Self {
+        crate::StoreBuilder::new().jobs(MemoryBackend::new())
+    }
+}
+
+macro_rules! read_op {
+    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
+        $(#[$m])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, JobStoreError> {
+            self.read(|tx| tx.$name($($arg),*))
+        }
+    };
+}
+
+macro_rules! write_op {
+    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
+        $(#[$m])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, JobStoreError> {
+            self.transaction(|tx| tx.$name($($arg),*))
+        }
+    };
+}
+
+impl<B: Backend> JobStore<B> {
+    pub(crate) fn from_parts(backend: B, policy: Policy, clock: Box<dyn Clock>) -> Self {
+        Self { shell: Shell::new(backend, policy, clock) }
+    }
+
+    /// The transition policy.
+    pub fn policy(&self) -> Policy {
+        self.shell.policy
+    }
+
+    /// The backend (for backend-specific maintenance such as compaction).
+    pub fn backend(&self) -> &B {
+        &self.shell.backend
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&JobTx<'_, B::Read<'_>>) -> Result<R, JobStoreError>) -> Result<R, JobStoreError> {
+        if self.shell.is_closed() {
+            return Err(JobStoreError::Closed);
+        }
+        let txn = self.shell.backend.begin_read()?;
+        let tx = JobTx::new(txn, self.shell.policy, &*self.shell.clock);
+        f(&tx)
+    }
+
+    /// Runs `f` in one write transaction with durable commit: every operation in it commits
+    /// together, or none does (an `Err` from `f`, or a storage failure, rolls all back). This is
+    /// also the group-commit entry point: many operations, one fsync.
+    ///
+    /// # Errors
+    /// `f`'s error, [`JobStoreError::Closed`], or a storage error from the commit.
+    pub fn transaction<'a, R, E>(&'a self, f: impl FnOnce(&mut JobTx<'a, B::Write<'a>>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<JobStoreError>,
+    {
+        self.transaction_with(Durability::Immediate, f)
+    }
+
+    /// [`transaction`](Self::transaction) with a chosen durability.
+    pub fn transaction_with<'a, R, E>(
+        &'a self,
+        durability: Durability,
+        f: impl FnOnce(&mut JobTx<'a, B::Write<'a>>) -> Result<R, E>,
+    ) -> Result<R, E>
+    where
+        E: From<JobStoreError>,
+    {
+        if self.shell.is_closed() {
+            return Err(JobStoreError::Closed.into());
+        }
+        let txn = self.shell.backend.begin_write(durability).map_err(JobStoreError::from)?;
+        let mut tx = JobTx::new(txn, self.shell.policy, &*self.shell.clock);
+        let out = f(&mut tx)?;
+        tx.commit().map_err(E::from)?;
+        Ok(out)
+    }
+
+    read_op!(
+        /// The job with this ID, or with this unique ID prefix.
+        get_job(id: &str) -> Job
+    );
+    read_op!(
+        /// Jobs matching `query`, one page at a time.
+        get_jobs(query: &JobQuery) -> Page<Job>
+    );
+    read_op!(
+        /// Every non-terminal job, in ID order.
+        get_in_progress_jobs() -> Vec<Job>
+    );
+    read_op!(
+        /// The job's history in write order, filtered and paged.
+        get_job_history(job_id: &str, query: &JobHistoryQuery) -> Page<JobHistory>
+    );
+    read_op!(
+        /// The execution with this ID, or with this unique ID prefix.
+        get_execution(id: &str) -> Execution
+    );
+    read_op!(
+        /// Executions matching every given filter, in ID order.
+        get_executions(options: &GetExecutionsOptions) -> Vec<Execution>
+    );
+    read_op!(
+        /// The evaluation with this ID, or with this unique ID prefix.
+        get_evaluation(id: &str) -> Evaluation
+    );
+    read_op!(
+        /// The job's evaluations, in ID order.
+        get_evaluations(job_id: &str) -> Vec<Evaluation>
+    );
+    read_op!(
+        /// Number of jobs in `state` (exact, O(1)).
+        get_job_count(state: JobStateType) -> u64
+    );
+    read_op!(
+        /// Number of executions in compute state `state` (exact, O(1)).
+        get_execution_count(state: ExecutionStateType) -> u64
+    );
+    read_op!(
+        /// Counts per state, totals and the last event sequence number.
+        stats() -> JobStoreStats
+    );
+    read_op!(
+        /// Events after sequence number `after`, oldest first; `limit` 0 = all.
+        events_after(after: u64, limit: u32) -> Vec<Event>
+    );
+    read_op!(
+        /// The sequence number last stored under `name`.
+        get_checkpoint(name: &str) -> Option<u64>
+    );
+
+    write_op!(
+        /// Stores a new job (state `Pending`, revision 1, times from the store's clock) and
+        /// returns it as stored.
+        create_job(job: Job) -> Job
+    );
+    write_op!(
+        /// Applies a conditional job state change and returns the updated job.
+        update_job_state(req: UpdateJobStateRequest) -> Job
+    );
+    write_op!(
+        /// Deletes a job with its executions, evaluations, history and index entries.
+        delete_job(id: &str) -> ()
+    );
+    write_op!(
+        /// Stores a new execution of an existing job (revision 1, times from the store's clock,
+        /// embedded job stripped) and returns it as stored.
+        create_execution(execution: Execution) -> Execution
+    );
+    write_op!(
+        /// Applies a conditional execution patch and returns the updated execution.
+        update_execution(req: UpdateExecutionRequest) -> Execution
+    );
+    write_op!(
+        /// Stores a new evaluation of an existing job.
+        create_evaluation(evaluation: Evaluation) -> Evaluation
+    );
+    write_op!(
+        /// Applies a conditional evaluation status change.
+        update_evaluation(req: UpdateEvaluationRequest) -> Evaluation
+    );
+    write_op!(
+        /// Deletes an evaluation and its index entry.
+        delete_evaluation(id: &str) -> ()
+    );
+    write_op!(
+        /// Stores `seq` under the consumer name `name`.
+        checkpoint(name: &str, seq: u64) -> ()
+    );
+    write_op!(
+        /// Deletes events up to and including `through`; returns how many were deleted.
+        trim_events(through: u64) -> u64
+    );
+
+    /// Closes the store; idempotent. Every later call returns [`JobStoreError::Closed`].
+    pub fn close(&self) -> Result<(), JobStoreError> {
+        self.shell.close().map_err(JobStoreError::from)
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.shell.is_closed()
+    }
+}

@@ -1,0 +1,191 @@
+//! Listing: `GetJobs` over sorted indexes with key-set paging (SPEC W-J5), and filtered, paged
+//! job history (SPEC §4.3.5, §8).
+//!
+//! A query walks one index in the requested order: `(namespace, time, id)` when a namespace is
+//! given, `(time, id)` otherwise, or the ID order itself. Tags and the selector filter the jobs
+//! the walk reaches; the walk stops as soon as the page is full, so the first page costs what it
+//! returns plus what the filters skip, not the size of the store. The ID is the last key
+//! component, so equal times are ordered by ID and pages never overlap or skip.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Bound;
+
+use super::requests::{JobHistoryQuery, JobQuery, JobSortBy};
+use super::tx::JobTx;
+use super::{HISTORY, JOBS, JOBS_BY_CREATED, JOBS_BY_MODIFIED, JOBS_BY_NS, JOBS_BY_NS_CREATED, JOBS_BY_NS_MODIFIED};
+use crate::error::{JobStoreError, StorageError};
+use crate::kv::key::{prefix_upper_bound, KeyBuf, KeyReader};
+use crate::kv::{Direction, KeyRange, ReadTxn, Table};
+use crate::model::{Job, JobHistory};
+use crate::page::{self, Page};
+use crate::shell::corrupt_key;
+use crate::state::JobHistoryType;
+
+const SCOPE_HISTORY: u8 = 1;
+const SCOPE_JOBS: u8 = 16;
+
+/// The job ID in an index key: the last component after `skip` leading strings and `ints`
+/// integers.
+fn job_id_of(table: Table<()>, key: &[u8], strings: usize, ints: usize) -> Result<String, StorageError> {
+    let mut r = KeyReader::new(key);
+    for _ in 0..strings {
+        r.str().ok_or_else(|| corrupt_key(table))?;
+    }
+    for _ in 0..ints {
+        r.u64().ok_or_else(|| corrupt_key(table))?;
+    }
+    match r.str() {
+        Some(id) if r.is_empty() => Ok(id),
+        _ => Err(corrupt_key(table)),
+    }
+}
+
+fn lowered(tags: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = tags.iter().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+impl<T: ReadTxn> JobTx<'_, T> {
+    /// See [`JobStore::get_jobs`](super::JobStore::get_jobs).
+    pub fn get_jobs(&self, q: &JobQuery) -> Result<Page<Job>, JobStoreError> {
+        let include = lowered(&q.include_tags);
+        let exclude = lowered(&q.exclude_tags);
+        let selector_text = q.selector.as_ref().map(alloc::string::ToString::to_string).unwrap_or_default();
+        let mut parts: Vec<&[u8]> = alloc::vec![q.namespace.as_bytes(), selector_text.as_bytes(), b"|"];
+        parts.extend(include.iter().map(|t| t.as_bytes()));
+        parts.push(b"|");
+        parts.extend(exclude.iter().map(|t| t.as_bytes()));
+        let fingerprint = page::fingerprint(&parts);
+        let scope = SCOPE_JOBS + (q.sort_by as u8) * 2 + u8::from(q.reverse);
+
+        let ns = q.namespace.as_str();
+        let (table, prefix, strings, ints): (Option<Table<()>>, Vec<u8>, usize, usize) = match (ns.is_empty(), q.sort_by) {
+            (true, JobSortBy::Id) => (None, Vec::new(), 0, 0),
+            (true, JobSortBy::CreatedAt) => (Some(JOBS_BY_CREATED), Vec::new(), 0, 1),
+            (true, JobSortBy::ModifiedAt) => (Some(JOBS_BY_MODIFIED), Vec::new(), 0, 1),
+            (false, JobSortBy::Id) => (Some(JOBS_BY_NS), KeyBuf::new().str(ns).into_vec(), 1, 0),
+            (false, JobSortBy::CreatedAt) => (Some(JOBS_BY_NS_CREATED), KeyBuf::new().str(ns).into_vec(), 1, 1),
+            (false, JobSortBy::ModifiedAt) => (Some(JOBS_BY_NS_MODIFIED), KeyBuf::new().str(ns).into_vec(), 1, 1),
+        };
+        let upper = prefix_upper_bound(&prefix);
+        let whole = KeyRange::prefix(&prefix, &upper);
+        let after = match &q.next_token {
+            Some(t) => Some(page::decode(t, scope, fingerprint).map_err(|reason| JobStoreError::InvalidToken { reason })?),
+            None => None,
+        };
+        let dir = if q.reverse { Direction::Reverse } else { Direction::Forward };
+        let range = match (&after, dir) {
+            (None, _) => whole,
+            (Some(k), Direction::Forward) => KeyRange { start: Bound::Excluded(k.as_slice()), end: whole.end },
+            (Some(k), Direction::Reverse) => KeyRange { start: whole.start, end: Bound::Excluded(k.as_slice()) },
+        };
+
+        let keep = |job: &Job| -> bool {
+            let has = |tags: &[String]| job.labels.keys().any(|k| tags.binary_search(&k.to_lowercase()).is_ok());
+            (include.is_empty() || has(&include))
+                && (exclude.is_empty() || !has(&exclude))
+                && q.selector.as_ref().map_or(true, |s| s.matches(&job.labels))
+        };
+        let limit = q.limit as usize;
+        let mut skip = q.offset as usize;
+        let mut jobs = Vec::new();
+        let mut last_key = Vec::new();
+        let mut more = false;
+        let mut visit = |key: &[u8], job: Job| -> Result<bool, StorageError> {
+            if !keep(&job) {
+                return Ok(true);
+            }
+            if skip > 0 {
+                skip -= 1;
+                return Ok(true);
+            }
+            if limit != 0 && jobs.len() == limit {
+                more = true;
+                return Ok(false);
+            }
+            last_key.clear();
+            last_key.extend_from_slice(key);
+            jobs.push(job);
+            Ok(true)
+        };
+        match table {
+            None => self.txn.scan(JOBS, range, dir, &mut visit)?,
+            Some(index) => {
+                let mut failure = None;
+                self.txn.scan_keys(index, range, dir, &mut |key| {
+                    let id = job_id_of(index, key, strings, ints)?;
+                    match self.load_job(&id) {
+                        Ok(job) => visit(key, job),
+                        Err(e) => {
+                            failure = Some(e);
+                            Ok(false)
+                        }
+                    }
+                })?;
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+            }
+        }
+        let next_token = more.then(|| page::encode(scope, fingerprint, &last_key));
+        Ok(Page { items: jobs, next_token })
+    }
+
+    /// See [`JobStore::get_job_history`](super::JobStore::get_job_history).
+    pub fn get_job_history(&self, job_id: &str, q: &JobHistoryQuery) -> Result<Page<JobHistory>, JobStoreError> {
+        let (id, _) = self.resolve_job(job_id)?;
+        let flags = [u8::from(q.exclude_job_level), u8::from(q.exclude_execution_level)];
+        let since = q.since.to_be_bytes();
+        let fingerprint = page::fingerprint(&[
+            id.as_bytes(),
+            &flags,
+            &since,
+            q.execution_id.as_bytes(),
+            q.node_id.as_bytes(),
+        ]);
+        let prefix = KeyBuf::new().str(&id).into_vec();
+        let upper = prefix_upper_bound(&prefix);
+        let whole = KeyRange::prefix(&prefix, &upper);
+        let after = match &q.next_token {
+            Some(t) => Some(page::decode(t, SCOPE_HISTORY, fingerprint).map_err(|reason| JobStoreError::InvalidToken { reason })?),
+            None => None,
+        };
+        let range = match &after {
+            Some(k) => KeyRange { start: Bound::Excluded(k.as_slice()), end: whole.end },
+            None => whole,
+        };
+        let keep = |h: &JobHistory| -> bool {
+            let level_ok = match h.history_type {
+                JobHistoryType::JobLevel => !q.exclude_job_level,
+                JobHistoryType::ExecutionLevel => !q.exclude_execution_level,
+                JobHistoryType::Undefined => true,
+            };
+            level_ok
+                && h.execution_id.starts_with(q.execution_id.as_str())
+                && h.node_id.starts_with(q.node_id.as_str())
+                && h.time.unix_seconds() >= q.since
+        };
+        let limit = q.limit as usize;
+        let mut items = Vec::new();
+        let mut last_key = Vec::new();
+        let mut more = false;
+        self.txn.scan(HISTORY, range, Direction::Forward, &mut |k, h| {
+            if !keep(&h) {
+                return Ok(true);
+            }
+            if limit != 0 && items.len() == limit {
+                more = true;
+                return Ok(false);
+            }
+            last_key.clear();
+            last_key.extend_from_slice(k);
+            items.push(h);
+            Ok(true)
+        })?;
+        let next_token = more.then(|| page::encode(SCOPE_HISTORY, fingerprint, &last_key));
+        Ok(Page { items, next_token })
+    }
+}
