@@ -36,5 +36,3 @@ pub use jobstore::JobStore;
 pub use kv::Durability;
 pub use page::{Page, PageRequest};
 pub use transition::Policy;
-#[cfg(feature = "bbolt")]
-pub mod bbolt;
