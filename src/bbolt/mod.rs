@@ -271,7 +271,7 @@ fn choose_meta(path: &Path, data: &[u8]) -> Result<Meta, BoltError> {
     }
     let m0 = parse_meta(data, 0);
     if let Err(MetaProblem::Short) = m0 {
-        if looks_like_bbolt(data) {
+        if page::u32_at(data, PAGE_HEADER) == Some(page::MAGIC) {
             let ps = page::u32_at(data, PAGE_HEADER + 8).unwrap_or(0);
             let needed = if page::sane_page_size(ps) {
                 2 * u64::from(ps)
