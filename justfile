@@ -1,0 +1,88 @@
+# Task runner for bacalhau-state. `just` lists the recipes; `just ci` is what CI runs.
+# Tools come from scripts/bootstrap.sh; DEVELOPERS.md explains the two toolchains.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Native builds use rustup's stable toolchain (cargo/rustc on PATH) and ./target.
+#
+# wasm32 and bare-metal builds use Debian's Rust 1.96 (packages rustc-web cargo-web
+# rust-web-src lld-19): rustup here has no targets but x86_64 and cannot download any, while
+# Debian ships the std sources, so `-Zbuild-std` builds core/alloc/std for any target rustc
+# knows. RUSTC_BOOTSTRAP=1 unlocks -Z flags on that stable compiler. Its artifacts must stay
+# out of ./target (mixing two compilers' artifacts fails with E0514), hence their own dirs.
+debian_cargo := "env RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 /usr/bin/cargo"
+
+# Bare-metal target for the no_std check (Cortex-M4F, no OS, no std in its sysroot).
+nostd_target := "thumbv7em-none-eabihf"
+
+# wasm32 builds turn reference-types off: Debian's wasm-opt (binaryen 108) rewrites
+# wasm-bindgen's externref table so that it fails at instantiation
+# ("WebAssembly.Table.set(): Argument 1 is invalid for table"). Without reference-types
+# wasm-bindgen keeps JS objects in a JS-side heap instead, and wasm-opt -Oz output works.
+wasm_rustflags := "-Ctarget-feature=-reference-types"
+
+# List the recipes.
+default:
+    @just --list
+
+# The main job: the end-to-end lifecycle example.
+main:
+    cargo run --release --example lifecycle
+
+# Everything CI checks.
+ci: test
+
+# The whole suite.
+test: fmt-check clippy test-native no-std
+    # Added here later, once bindings/ exports something and the JS/browser tests exist:
+    #   wasm (build pkg/), then the JS tests on pkg/ (node) and the browser tests
+    #   (Debian chromium + npm playwright-core).
+    @echo "just test: all passed"
+
+# Check formatting (rustfmt).
+fmt-check:
+    cargo fmt --all --check
+
+# Format the code in place.
+fmt:
+    cargo fmt --all
+
+# Lint every workspace crate and target, natively, with default features; warnings fail.
+clippy:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Native tests: default features (std + redb), then the memory-only build (std, no redb).
+test-native:
+    cargo test
+    cargo test --no-default-features --features std
+
+# Build the core without std (alloc only) for a bare-metal target and for wasm32.
+no-std: (_nostd-build nostd_target) (_nostd-build "wasm32-unknown-unknown")
+
+# Build the JS package in pkg/ from bindings/ (release wasm -> wasm-bindgen -> wasm-opt -Oz).
+wasm: _check-wasm-bindgen
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}}" CARGO_TARGET_DIR=target-wasm \
+        {{debian_cargo}} build -p bacalhau-state-wasm --release --target wasm32-unknown-unknown \
+        -Zbuild-std=std,panic_abort
+    rm -rf pkg
+    wasm-bindgen --target web --out-dir pkg \
+        target-wasm/wasm32-unknown-unknown/release/bacalhau_state_wasm.wasm
+    wasm-opt -Oz pkg/bacalhau_state_wasm_bg.wasm -o pkg/bacalhau_state_wasm_bg.wasm
+    @ls -l pkg
+
+# Core only, --no-default-features, against a sysroot of core + alloc alone: any use of std fails.
+_nostd-build target:
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}}" CARGO_TARGET_DIR=target-nostd \
+        {{debian_cargo}} build -p bacalhau-state --no-default-features --target {{target}} \
+        -Zbuild-std=core,alloc
+
+# The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+_check-wasm-bindgen:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    want=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)
+    have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+    if [ "$want" != "$have" ]; then
+        echo "wasm-bindgen CLI is '${have:-missing}', Cargo.lock wants '$want': run scripts/bootstrap.sh" >&2
+        exit 1
+    fi
