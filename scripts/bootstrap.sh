@@ -92,4 +92,4 @@ for comp in rustfmt clippy; do
     fi
 done
 
-log "ready: $(cargo --version); debian $(/usr/lib/rust-web/bin/rustc --version 2>/dev/null || echo 'rustc-web ?'); $(wasm-bindgen --version); $(wasm-opt --version 2>/dev/null || echo 'wasm-opt ?')"
+log "ready: $(cargo --version); debian $(/usr/bin/rustc --version 2>/dev/null || echo "rustc-web missing"); $(wasm-bindgen --version); $(wasm-opt --version 2>/dev/null || echo 'wasm-opt ?')"
