@@ -16,6 +16,7 @@ const TOKEN_VERSION: u8 = 1;
 
 /// One page of results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     /// The items, in order.
     pub items: Vec<T>,

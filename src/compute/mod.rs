@@ -16,6 +16,7 @@ mod tx;
 pub use tx::ComputeTx;
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -92,8 +93,8 @@ impl UpdateExecutionStateRequest {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComputeStats {
-    /// Records per state, for every state with at least one record.
-    pub counts: Vec<(LocalExecutionStateType, u64)>,
+    /// Records per state name, for every state with at least one record.
+    pub counts: BTreeMap<String, u64>,
     /// All records.
     pub total: u64,
     /// Sequence number of the last event (0 when none).

@@ -114,12 +114,12 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 
     /// See [`ExecutionStore::stats`](super::ExecutionStore::stats).
     pub fn stats(&self) -> Result<ComputeStats, ComputeError> {
-        let mut counts = Vec::new();
+        let mut counts = alloc::collections::BTreeMap::new();
         let mut total = 0;
         for &state in LocalExecutionStateType::ALL {
             let n = read_count(&self.txn, COUNTS, state.as_u8())?;
             if n > 0 {
-                counts.push((state, n));
+                counts.insert(state.name().into(), n);
                 total += n;
             }
         }

@@ -23,6 +23,8 @@ pub use requests::{
 pub use tx::JobTx;
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
@@ -67,10 +69,10 @@ pub const JOB_CREATED_COMMENT: &str = "Job created";
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStoreStats {
-    /// Jobs per state (states with at least one job).
-    pub jobs: Vec<(JobStateType, u64)>,
-    /// Executions per compute state (states with at least one execution).
-    pub executions: Vec<(ExecutionStateType, u64)>,
+    /// Jobs per state name (states with at least one job).
+    pub jobs: BTreeMap<String, u64>,
+    /// Executions per compute state name (states with at least one execution).
+    pub executions: BTreeMap<String, u64>,
     /// All jobs.
     pub job_total: u64,
     /// All executions.

@@ -173,14 +173,14 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
         for &state in JobStateType::ALL {
             let n = read_count(&self.txn, JOB_COUNTS, state.as_u8())?;
             if n > 0 {
-                s.jobs.push((state, n));
+                s.jobs.insert(state.name().into(), n);
                 s.job_total += n;
             }
         }
         for &state in ExecutionStateType::ALL {
             let n = read_count(&self.txn, EXEC_COUNTS, state.as_u8())?;
             if n > 0 {
-                s.executions.push((state, n));
+                s.executions.insert(state.name().into(), n);
                 s.execution_total += n;
             }
         }

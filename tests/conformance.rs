@@ -1,0 +1,108 @@
+//! Runs the conformance scenarios (`tests/conformance/*.json`) against every native backend.
+
+#[path = "conformance/runner.rs"]
+mod runner;
+
+use bacalhau_state::kv::memory::MemoryBackend;
+use bacalhau_state::{ExecutionStore, JobStore, StoreBuilder};
+use runner::Factory;
+
+/// Every scenario file, embedded so the wasm32 runner can use the same list.
+pub const FILES: &[(&str, &str)] = &[
+    ("compute.json", include_str!("conformance/compute.json")),
+    ("jobs.json", include_str!("conformance/jobs.json")),
+    ("jobs_upstream.json", include_str!("conformance/jobs_upstream.json")),
+    ("events.json", include_str!("conformance/events.json")),
+    ("transactions.json", include_str!("conformance/transactions.json")),
+];
+
+struct Memory;
+
+impl Factory for Memory {
+    type B = MemoryBackend;
+    fn durable(&self) -> bool {
+        false
+    }
+    fn compute(&mut self, builder: StoreBuilder) -> ExecutionStore<MemoryBackend> {
+        builder.compute(MemoryBackend::new())
+    }
+    fn jobs(&mut self, builder: StoreBuilder) -> JobStore<MemoryBackend> {
+        builder.jobs(MemoryBackend::new())
+    }
+    fn reopen_compute(&mut self, _: ExecutionStore<MemoryBackend>, _: StoreBuilder) -> ExecutionStore<MemoryBackend> {
+        unreachable!("durable scenarios are skipped on memory")
+    }
+    fn reopen_jobs(&mut self, _: JobStore<MemoryBackend>, _: StoreBuilder) -> JobStore<MemoryBackend> {
+        unreachable!("durable scenarios are skipped on memory")
+    }
+}
+
+fn run_all<F: Factory>(factory: &mut F) -> usize {
+    FILES.iter().map(|(name, text)| runner::run_file(factory, name, text)).sum()
+}
+
+#[test]
+fn every_scenario_passes_on_the_memory_backend() {
+    let n = run_all(&mut Memory);
+    eprintln!("memory backend: {n} scenarios");
+    assert!(n > 0);
+}
+
+// Enabled once src/kv/redb.rs lands.
+#[cfg(any())]
+mod redb_backend {
+    use super::*;
+    use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};
+    use bacalhau_state::kv::StoreKind;
+    use std::path::PathBuf;
+
+    struct Redb {
+        dir: tempfile::TempDir,
+        n: usize,
+        current: PathBuf,
+    }
+
+    impl Redb {
+        fn fresh(&mut self) -> PathBuf {
+            self.n += 1;
+            self.current = self.dir.path().join(format!("store-{}.redb", self.n));
+            self.current.clone()
+        }
+        fn open(&self, kind: StoreKind) -> RedbBackend {
+            RedbBackend::open(&self.current, kind, &RedbOptions::default()).expect("open redb store")
+        }
+    }
+
+    impl Factory for Redb {
+        type B = RedbBackend;
+        fn durable(&self) -> bool {
+            true
+        }
+        fn compute(&mut self, builder: StoreBuilder) -> ExecutionStore<RedbBackend> {
+            self.fresh();
+            builder.compute(self.open(StoreKind::Compute))
+        }
+        fn jobs(&mut self, builder: StoreBuilder) -> JobStore<RedbBackend> {
+            self.fresh();
+            builder.jobs(self.open(StoreKind::Requester))
+        }
+        fn reopen_compute(&mut self, old: ExecutionStore<RedbBackend>, builder: StoreBuilder) -> ExecutionStore<RedbBackend> {
+            old.close().expect("close");
+            drop(old);
+            builder.compute(self.open(StoreKind::Compute))
+        }
+        fn reopen_jobs(&mut self, old: JobStore<RedbBackend>, builder: StoreBuilder) -> JobStore<RedbBackend> {
+            old.close().expect("close");
+            drop(old);
+            builder.jobs(self.open(StoreKind::Requester))
+        }
+    }
+
+    #[test]
+    fn every_scenario_passes_on_the_redb_backend() {
+        let mut f = Redb { dir: tempfile::tempdir().unwrap(), n: 0, current: PathBuf::new() };
+        let n = run_all(&mut f);
+        eprintln!("redb backend: {n} scenarios");
+        assert!(n > 0);
+    }
+}
