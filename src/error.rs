@@ -337,6 +337,8 @@ pub enum ComputeError {
     },
     /// The store was closed.
     Closed,
+    /// A snapshot was refused.
+    Snapshot(crate::snapshot::SnapshotError),
     /// The storage engine failed; nothing of the operation was applied.
     Storage(StorageError),
 }
@@ -356,6 +358,7 @@ impl ComputeError {
             ComputeError::InvalidArgument { .. } => "InvalidArgument",
             ComputeError::InvalidToken { .. } => "InvalidToken",
             ComputeError::Closed => "Closed",
+            ComputeError::Snapshot(e) => e.code(),
             ComputeError::Storage(e) => e.code(),
         }
     }
@@ -375,6 +378,7 @@ impl fmt::Display for ComputeError {
             ComputeError::InvalidArgument { field, reason } => write!(f, "invalid argument {field}: {reason}"),
             ComputeError::InvalidToken { reason } => write!(f, "invalid page token: {reason}"),
             ComputeError::Closed => f.write_str("execution store is closed"),
+            ComputeError::Snapshot(e) => e.fmt(f),
             ComputeError::Storage(e) => e.fmt(f),
         }
     }
@@ -445,6 +449,8 @@ pub enum JobStoreError {
     },
     /// The store was closed.
     Closed,
+    /// A snapshot was refused.
+    Snapshot(crate::snapshot::SnapshotError),
     /// The storage engine failed; nothing of the operation was applied.
     Storage(StorageError),
 }
@@ -466,6 +472,7 @@ impl JobStoreError {
             JobStoreError::InvalidArgument { .. } => "InvalidArgument",
             JobStoreError::InvalidToken { .. } => "InvalidToken",
             JobStoreError::Closed => "Closed",
+            JobStoreError::Snapshot(e) => e.code(),
             JobStoreError::Storage(e) => e.code(),
         }
     }
@@ -487,6 +494,7 @@ impl fmt::Display for JobStoreError {
             JobStoreError::InvalidArgument { field, reason } => write!(f, "invalid argument {field}: {reason}"),
             JobStoreError::InvalidToken { reason } => write!(f, "invalid page token: {reason}"),
             JobStoreError::Closed => f.write_str("job store is closed"),
+            JobStoreError::Snapshot(e) => e.fmt(f),
             JobStoreError::Storage(e) => e.fmt(f),
         }
     }

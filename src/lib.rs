@@ -18,11 +18,13 @@ pub mod kv;
 pub mod model;
 pub mod page;
 pub mod selector;
+pub mod snapshot;
 pub mod state;
 pub mod time;
 pub mod transition;
 
 mod shell;
+pub use shell::CheckReport;
 mod sync;
 
 pub mod config;

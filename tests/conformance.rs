@@ -48,8 +48,7 @@ fn every_scenario_passes_on_the_memory_backend() {
     assert!(n > 0);
 }
 
-// Enabled once src/kv/redb.rs lands.
-#[cfg(any())]
+#[cfg(feature = "redb")]
 mod redb_backend {
     use super::*;
     use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};

@@ -11,8 +11,10 @@
 //! history and the event log change together. [`ExecutionStore::transaction`] groups several
 //! operations into one atomic (and, on a durable backend, one fsync'd) commit.
 
+mod maintenance;
 mod tx;
 
+pub use maintenance::ComputeSnapshot;
 pub use tx::ComputeTx;
 
 use alloc::boxed::Box;
@@ -312,6 +314,27 @@ impl<B: Backend> ExecutionStore<B> {
         get_checkpoint(name: &str) -> Option<u64>
     );
 
+    read_op!(
+        /// Everything in the store.
+        snapshot() -> ComputeSnapshot
+    );
+    read_op!(
+        /// The store as portable snapshot bytes (see [`crate::snapshot`]).
+        export_snapshot() -> Vec<u8>
+    );
+    read_op!(
+        /// Recomputes every index and count from the records and reports differences.
+        check() -> crate::shell::CheckReport
+    );
+
+    write_op!(
+        /// Loads snapshot bytes into this empty store (one transaction: all or nothing).
+        import_snapshot(bytes: &[u8]) -> ()
+    );
+    write_op!(
+        /// Loads a snapshot into this empty store (one transaction: all or nothing).
+        import(snapshot: ComputeSnapshot) -> ()
+    );
     write_op!(
         /// Inserts a new record (state `Created` or `BidAccepted`, version 1) and returns it as
         /// stored.

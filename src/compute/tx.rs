@@ -42,6 +42,14 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
         Self { txn, policy, clock, poisoned: None }
     }
 
+    pub(crate) fn txn(&self) -> &T {
+        &self.txn
+    }
+
+    pub(crate) fn txn_mut(&mut self) -> &mut T {
+        &mut self.txn
+    }
+
     fn resolve(&self, id: &str) -> Result<(String, LocalExecutionState), ComputeError> {
         match lookup(&self.txn, EXECUTIONS, id)? {
             Lookup::Found(id, rec) => Ok((id, rec)),

@@ -11,6 +11,7 @@
 
 mod apply;
 mod index;
+mod maintenance;
 mod query;
 mod requests;
 mod tx;
@@ -20,6 +21,7 @@ pub use requests::{
     ExecutionPatch, GetExecutionsOptions, JobHistoryQuery, JobQuery, JobSortBy, UpdateEvaluationRequest,
     UpdateExecutionRequest, UpdateJobStateRequest,
 };
+pub use maintenance::JobSnapshot;
 pub use tx::JobTx;
 
 use alloc::boxed::Box;
@@ -226,6 +228,27 @@ impl<B: Backend> JobStore<B> {
         get_checkpoint(name: &str) -> Option<u64>
     );
 
+    read_op!(
+        /// Everything in the store.
+        snapshot() -> JobSnapshot
+    );
+    read_op!(
+        /// The store as portable snapshot bytes (see [`crate::snapshot`]).
+        export_snapshot() -> Vec<u8>
+    );
+    read_op!(
+        /// Recomputes every index and count from the records and reports differences.
+        check() -> crate::shell::CheckReport
+    );
+
+    write_op!(
+        /// Loads snapshot bytes into this empty store (one transaction: all or nothing).
+        import_snapshot(bytes: &[u8]) -> ()
+    );
+    write_op!(
+        /// Loads a snapshot into this empty store (one transaction: all or nothing).
+        import(snapshot: JobSnapshot) -> ()
+    );
     write_op!(
         /// Stores a new job (state `Pending`, revision 1, times from the store's clock) and
         /// returns it as stored.

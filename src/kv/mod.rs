@@ -11,6 +11,8 @@
 
 pub mod key;
 pub mod memory;
+#[cfg(feature = "redb")]
+pub mod redb;
 
 use core::marker::PhantomData;
 use core::ops::Bound;

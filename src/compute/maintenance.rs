@@ -1,0 +1,146 @@
+//! Snapshots and consistency checks of the compute store. Both derive the indexes and counts
+//! from the records with the same key functions the operations use.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::tx::ComputeTx;
+use super::{BY_JOB, BY_STATE, COUNTS, EXECUTIONS, HISTORY, LOG};
+use crate::error::{ComputeError, StorageError};
+use crate::event::Event;
+use crate::kv::key::{KeyBuf, KeyReader};
+use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, WriteTxn};
+use crate::model::{LocalExecutionState, LocalStateHistory};
+use crate::shell::{all_events, bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport};
+use crate::snapshot::{self, SnapshotError};
+
+/// Everything a compute store holds, in key order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComputeSnapshot {
+    /// Records, by ID.
+    pub executions: Vec<LocalExecutionState>,
+    /// History entries as (execution ID, sequence, entry), in key order.
+    pub history: Vec<(String, u64, LocalStateHistory)>,
+    /// The event log.
+    pub events: Vec<Event>,
+    /// Consumer checkpoints, by name.
+    pub checkpoints: Vec<(String, u64)>,
+    /// The last event sequence number ever assigned (events may have been trimmed).
+    pub last_event_seq: u64,
+}
+
+pub(crate) fn by_job_key(s: &LocalExecutionState) -> Vec<u8> {
+    KeyBuf::new().str(s.job_id()).str(s.id()).into_vec()
+}
+
+pub(crate) fn by_state_key(s: &LocalExecutionState) -> Vec<u8> {
+    KeyBuf::new().u8(s.state.as_u8()).str(s.id()).into_vec()
+}
+
+impl<T: ReadTxn> ComputeTx<'_, T> {
+    /// Everything in the store.
+    pub fn snapshot(&self) -> Result<ComputeSnapshot, ComputeError> {
+        let mut snap = ComputeSnapshot { last_event_seq: LOG.last_seq(self.txn())?, ..Default::default() };
+        self.txn().scan(EXECUTIONS, KeyRange::ALL, Direction::Forward, &mut |_, v| {
+            snap.executions.push(v);
+            Ok(true)
+        })?;
+        self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, v| {
+            let mut r = KeyReader::new(k);
+            let (Some(id), Some(seq)) = (r.str(), r.u64()) else { return Err(corrupt_key(HISTORY)) };
+            snap.history.push((id, seq, v));
+            Ok(true)
+        })?;
+        snap.events = all_events(self.txn(), &LOG)?;
+        snap.checkpoints = LOG.checkpoints(self.txn())?;
+        Ok(snap)
+    }
+
+    /// Recomputes every index and count from the records and compares.
+    pub fn check(&self) -> Result<CheckReport, ComputeError> {
+        let mut report = CheckReport::default();
+        let mut by_job = BTreeSet::new();
+        let mut by_state = BTreeSet::new();
+        let mut counts: BTreeMap<u8, u64> = BTreeMap::new();
+        let mut ids = BTreeSet::new();
+        self.txn().scan(EXECUTIONS, KeyRange::ALL, Direction::Forward, &mut |k, v: LocalExecutionState| {
+            if k != KeyBuf::new().str(v.id()).as_bytes() {
+                report.problems.push(alloc::format!("executions: record {} stored under another key", v.id()));
+            }
+            by_job.insert(by_job_key(&v));
+            by_state.insert(by_state_key(&v));
+            *counts.entry(v.state.as_u8()).or_default() += 1;
+            ids.insert(String::from(v.id()));
+            report.records += 1;
+            Ok(true)
+        })?;
+        diff_index(self.txn(), BY_JOB, &by_job, &mut report.problems)?;
+        diff_index(self.txn(), BY_STATE, &by_state, &mut report.problems)?;
+        diff_counts(self.txn(), COUNTS, &counts, &mut report.problems)?;
+        self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: LocalStateHistory| {
+            let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
+            if !ids.contains(&id) {
+                report.problems.push(alloc::format!("execution_history: entries of missing execution {id}"));
+            }
+            report.history_entries += 1;
+            Ok(true)
+        })?;
+        report.events = check_log(self.txn(), &LOG, &mut report.problems)?;
+        Ok(report)
+    }
+
+    /// The snapshot bytes of the store (see [`crate::snapshot`]).
+    pub fn export_snapshot(&self) -> Result<Vec<u8>, ComputeError> {
+        Ok(snapshot::encode(StoreKind::Compute, &self.snapshot()?)?)
+    }
+}
+
+fn invalid(detail: String) -> ComputeError {
+    ComputeError::Snapshot(SnapshotError::Invalid { detail })
+}
+
+impl<T: WriteTxn> ComputeTx<'_, T> {
+    /// Loads a snapshot into this (empty) store, rebuilding indexes and counts.
+    pub fn import(&mut self, snap: ComputeSnapshot) -> Result<(), ComputeError> {
+        let stats = self.stats()?;
+        if stats.total > 0 || stats.last_event_seq > 0 || !LOG.checkpoints(self.txn())?.is_empty() {
+            return Err(ComputeError::Snapshot(SnapshotError::NotEmpty));
+        }
+        let mut ids = BTreeSet::new();
+        for e in &snap.executions {
+            e.validate().map_err(|v| invalid(alloc::format!("{v}")))?;
+            if !ids.insert(String::from(e.id())) {
+                return Err(invalid(alloc::format!("execution {} appears twice", e.id())));
+            }
+        }
+        for (id, _, _) in &snap.history {
+            if !ids.contains(id) {
+                return Err(invalid(alloc::format!("history of unknown execution {id}")));
+            }
+        }
+        self.write_all(snap).map_err(ComputeError::from)
+    }
+
+    fn write_all(&mut self, snap: ComputeSnapshot) -> Result<(), StorageError> {
+        let txn = self.txn_mut();
+        for e in snap.executions {
+            txn.put(BY_JOB, &by_job_key(&e), ())?;
+            txn.put(BY_STATE, &by_state_key(&e), ())?;
+            bump_count(txn, COUNTS, e.state.as_u8(), 1)?;
+            txn.put(EXECUTIONS, KeyBuf::new().str(e.id()).as_bytes(), e)?;
+        }
+        for (id, seq, h) in snap.history {
+            txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), h)?;
+        }
+        restore_log(txn, &LOG, snap.events, snap.checkpoints, snap.last_event_seq)
+    }
+
+    /// Decodes snapshot bytes and imports them.
+    pub fn import_snapshot(&mut self, bytes: &[u8]) -> Result<(), ComputeError> {
+        let snap: ComputeSnapshot = snapshot::decode(StoreKind::Compute, bytes).map_err(ComputeError::Snapshot)?;
+        self.import(snap)
+    }
+}
