@@ -14,6 +14,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("jobs_upstream.json", include_str!("conformance/jobs_upstream.json")),
     ("events.json", include_str!("conformance/events.json")),
     ("transactions.json", include_str!("conformance/transactions.json")),
+    ("snapshots.json", include_str!("conformance/snapshots.json")),
 ];
 
 struct Memory;

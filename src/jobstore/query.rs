@@ -90,7 +90,8 @@ impl<T: ReadTxn> JobTx<'_, T> {
                 && q.selector.as_ref().map_or(true, |s| s.matches(&job.labels))
         };
         let limit = q.limit as usize;
-        let mut skip = q.offset as usize;
+        // A token already encodes the position, so the offset applies to the first page only.
+        let mut skip = if after.is_some() { 0 } else { q.offset as usize };
         let mut jobs = Vec::new();
         let mut last_key = Vec::new();
         let mut more = false;

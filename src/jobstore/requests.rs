@@ -224,7 +224,8 @@ pub struct JobQuery {
     pub reverse: bool,
     /// Page size; 0 means no limit.
     pub limit: u32,
-    /// Matches to skip before the page (compatibility with offset paging; prefer tokens).
+    /// Matches to skip before the first page (compatibility with offset paging; prefer tokens).
+    /// Ignored when `next_token` is given: the token already says where the page starts.
     pub offset: u32,
     /// Token from the previous page.
     pub next_token: Option<String>,

@@ -95,6 +95,9 @@ macro_rules! compute_ops {
             "checkpoint" => ret($r.checkpoint(&arg::<String>(a, 0)?, arg(a, 1)?)),
             "getCheckpoint" => ret($r.get_checkpoint(&arg::<String>(a, 0)?)),
             "trimEvents" => ret($r.trim_events(arg(a, 0)?)),
+            "exportSnapshot" => ret($r.export_snapshot().map(|b| hex(&b))),
+            "importSnapshot" => ret($r.import_snapshot(&unhex(&arg::<String>(a, 0)?)?)),
+            "check" => ret($r.check()),
             other => panic!("unknown compute op {other}"),
         }
     }};
@@ -127,9 +130,25 @@ macro_rules! job_ops {
             "checkpoint" => ret($r.checkpoint(&arg::<String>(a, 0)?, arg(a, 1)?)),
             "getCheckpoint" => ret($r.get_checkpoint(&arg::<String>(a, 0)?)),
             "trimEvents" => ret($r.trim_events(arg(a, 0)?)),
+            "exportSnapshot" => ret($r.export_snapshot().map(|b| hex(&b))),
+            "importSnapshot" => ret($r.import_snapshot(&unhex(&arg::<String>(a, 0)?)?)),
+            "check" => ret($r.check()),
             other => panic!("unknown job store op {other}"),
         }
     }};
+}
+
+/// Snapshot bytes travel through scenarios as lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, (String, String)> {
+    let bad = || ("InvalidArgument".to_string(), format!("not hex: {s:.32}"));
+    if s.len() % 2 != 0 {
+        return Err(bad());
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| bad())).collect()
 }
 
 enum Store<B: Backend> {
