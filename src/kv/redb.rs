@@ -87,6 +87,8 @@ const BBOLT_MAGIC_OFFSET: usize = 16;
 const LOCK_RETRY_INTERVAL: Duration = Duration::from_millis(25);
 const CLOSED: &str = "store is closed";
 const READ_ONLY: &str = "store is open read-only";
+/// The [`RedbBackend::path`] of a store opened with [`RedbBackend::open_with_backend`].
+const CUSTOM_BACKEND: &str = "<custom backend>";
 
 type Bytes = &'static [u8];
 type ReadTable = ReadOnlyTable<Bytes, Bytes>;
@@ -394,6 +396,48 @@ impl RedbBackend {
             kind,
             read_only: true,
             shared_readers: true,
+        })
+    }
+
+    /// Opens a store over a caller-supplied redb [`StorageBackend`](::redb::StorageBackend)
+    /// instead of a file: an empty backend gets a new store (metadata written), anything else
+    /// must hold a store of `kind`. For tests that inject I/O faults or keep the bytes in memory
+    /// to reopen them; nodes use [`RedbBackend::open`]. There is no path ([`RedbBackend::path`]
+    /// is `<custom backend>`, [`RedbBackend::file_size`] is `None`), no sniffing of foreign
+    /// bytes and no lock wait: locking is whatever the backend implements.
+    #[doc(hidden)]
+    pub fn open_with_backend(
+        backend: impl ::redb::StorageBackend,
+        kind: StoreKind,
+        options: &RedbOptions,
+    ) -> Result<RedbBackend, OpenError> {
+        let path = Path::new(CUSTOM_BACKEND);
+        let fresh = backend.len().map_err(|e| io_error(path, e))? == 0;
+        let builder = make_builder(options, ConcurrencyMode::ExclusiveWriter);
+        let db = match catch_unwind(AssertUnwindSafe(|| builder.create_with_backend(backend))) {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return Err(database_error(path, e)),
+            Err(_) => return Err(panicked(path)),
+        };
+        if fresh {
+            write_meta(&db, kind).map_err(|e| match e {
+                StorageError::StorageFull { detail } => {
+                    io_error(path, io::Error::new(io::ErrorKind::StorageFull, detail))
+                }
+                other => OpenError::Storage {
+                    path: path.to_path_buf(),
+                    detail: other.to_string(),
+                },
+            })?;
+        }
+        let handle = Handle::Write(db);
+        check_meta(path, kind, &handle)?;
+        Ok(RedbBackend {
+            db: RwLock::new(Some(handle)),
+            path: path.to_path_buf(),
+            kind,
+            read_only: false,
+            shared_readers: false,
         })
     }
 
