@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod jobstore;
 pub mod kv;
+pub mod limits;
 pub mod model;
 pub mod page;
 pub mod selector;
@@ -30,6 +31,8 @@ mod sync;
 pub mod config;
 #[cfg(feature = "bbolt")]
 pub mod bbolt;
+#[cfg(all(feature = "bbolt", feature = "redb"))]
+pub mod migrate;
 
 pub use builder::StoreBuilder;
 pub use compute::{ExecutionStore, UpdateExecutionStateRequest};

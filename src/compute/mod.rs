@@ -166,6 +166,12 @@ pub fn apply_state_update(
         .into());
     }
     policy.check_local(id, Some(current.state), req.new_state)?;
+    if req.comment.len() > crate::limits::MAX_MESSAGE {
+        return Err(ComputeError::InvalidArgument {
+            field: "comment",
+            reason: alloc::format!("{} bytes; the limit is {}", req.comment.len(), crate::limits::MAX_MESSAGE),
+        });
+    }
     let mut next = current.clone();
     next.state = req.new_state;
     next.version = current.version + 1;

@@ -311,8 +311,11 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
     /// See [`ExecutionStore::checkpoint`](super::ExecutionStore::checkpoint).
     pub fn checkpoint(&mut self, name: &str, seq: u64) -> Result<(), ComputeError> {
         self.guarded(|tx| {
-            if name.is_empty() {
-                return Err(ComputeError::InvalidArgument { field: "name", reason: "checkpoint name must not be empty".into() });
+            if name.is_empty() || name.len() > crate::limits::MAX_ID {
+                return Err(ComputeError::InvalidArgument {
+                    field: "name",
+                    reason: alloc::format!("a checkpoint name must be 1 to {} bytes", crate::limits::MAX_ID),
+                });
             }
             Ok(LOG.set_checkpoint(&mut tx.txn, name, seq)?)
         })

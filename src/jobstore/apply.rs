@@ -12,6 +12,16 @@ use crate::state::{JobHistoryType, JobStateType};
 use crate::time::Timestamp;
 use crate::transition::Policy;
 
+fn check_comment(comment: &str) -> Result<(), JobStoreError> {
+    if comment.len() > crate::limits::MAX_MESSAGE {
+        return Err(JobStoreError::InvalidArgument {
+            field: "comment",
+            reason: alloc::format!("{} bytes; the limit is {}", comment.len(), crate::limits::MAX_MESSAGE),
+        });
+    }
+    Ok(())
+}
+
 /// Applies a job state change.
 pub fn apply_job_update(
     current: &Job,
@@ -53,6 +63,7 @@ pub fn apply_job_update(
         .into());
     }
     policy.check_job(id, Some(actual), req.new_state)?;
+    check_comment(&req.comment)?;
     let mut next = current.clone();
     next.state.state_type = req.new_state;
     next.state.message.clone_from(&req.comment);
@@ -127,6 +138,7 @@ pub fn apply_execution_update(
     if let Some(to) = p.desired_state {
         policy.check_desired(id, desired, to)?;
     }
+    check_comment(&req.comment)?;
 
     let mut next = current.clone();
     if let Some(to) = p.compute_state {
@@ -153,6 +165,11 @@ pub fn apply_execution_update(
     set!(node_id, eval_id, name, allocated_resources, published_result, run_output, previous_execution, next_execution, followup_eval_id);
     next.revision = current.revision + 1;
     next.modify_time = now.saturating_unix_nanos();
+    let mut problems = alloc::vec::Vec::new();
+    next.check_limits(&mut problems);
+    if !problems.is_empty() {
+        return Err(crate::error::ValidationError { kind, id: id.clone(), problems }.into());
+    }
 
     let new_desired = next.desired_state.state_type;
     let entry = JobHistory {
@@ -199,6 +216,9 @@ pub fn apply_evaluation_update(
         .into());
     }
     policy.check_evaluation(&current.id, Some(current.status), req.new_status)?;
+    if let Some(c) = &req.comment {
+        check_comment(c)?;
+    }
     let mut next = current.clone();
     next.status = req.new_status;
     if let Some(c) = &req.comment {

@@ -17,7 +17,7 @@ use crate::error::{JobStoreError, RecordKind, StorageError};
 use crate::event::{Event, EventObject, Operation};
 use crate::kv::key::{prefix_upper_bound, KeyBuf};
 use crate::kv::{Direction, KeyRange, ReadTxn, Value, WriteTxn};
-use crate::model::{check_id, Evaluation, Execution, Job, JobHistory, StateChange};
+use crate::model::{Evaluation, Execution, Job, JobHistory, StateChange};
 use crate::shell::{bump_count, decode_str_key, ids_under, lookup, next_seq, read_count, Lookup};
 use crate::state::{ExecutionStateType, JobHistoryType, JobStateType};
 use crate::transition::Policy;
@@ -388,11 +388,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
             if ev.namespace.is_empty() {
                 ev.namespace.clone_from(&job.namespace);
             }
-            let mut problems = Vec::new();
-            check_id(&mut problems, "evaluation", &ev.id);
-            if !problems.is_empty() {
-                return Err(crate::error::ValidationError { kind: RecordKind::Evaluation, id: ev.id.clone(), problems }.into());
-            }
+            ev.validate()?;
             tx.policy.check_evaluation(&ev.id, None, ev.status)?;
             if tx.txn.get(EVALUATIONS, KeyBuf::new().str(&ev.id).as_bytes())?.is_some() {
                 return Err(JobStoreError::EvaluationAlreadyExists { id: ev.id.clone() });
@@ -429,8 +425,11 @@ impl<T: WriteTxn> JobTx<'_, T> {
     /// See [`JobStore::checkpoint`](super::JobStore::checkpoint).
     pub fn checkpoint(&mut self, name: &str, seq: u64) -> Result<(), JobStoreError> {
         self.guarded(|tx| {
-            if name.is_empty() {
-                return Err(JobStoreError::InvalidArgument { field: "name", reason: "checkpoint name must not be empty".into() });
+            if name.is_empty() || name.len() > crate::limits::MAX_ID {
+                return Err(JobStoreError::InvalidArgument {
+                    field: "name",
+                    reason: alloc::format!("a checkpoint name must be 1 to {} bytes", crate::limits::MAX_ID),
+                });
             }
             Ok(LOG.set_checkpoint(&mut tx.txn, name, seq)?)
         })

@@ -45,6 +45,27 @@ pub struct Evaluation {
     pub modify_time: i64,
 }
 
+impl Evaluation {
+    /// IDs usable as keys and every field within [`crate::limits`].
+    pub fn validate(&self) -> Result<(), crate::error::ValidationError> {
+        use crate::limits::{check_len, check_record, MAX_ID, MAX_MESSAGE, MAX_NAME};
+        let mut problems = alloc::vec::Vec::new();
+        super::check_id(&mut problems, "evaluation", &self.id);
+        check_len(&mut problems, "evaluation ID", &self.id, MAX_ID);
+        check_len(&mut problems, "namespace", &self.namespace, MAX_ID);
+        check_len(&mut problems, "job ID", &self.job_id, MAX_ID);
+        check_len(&mut problems, "triggered-by", &self.triggered_by, MAX_NAME);
+        check_len(&mut problems, "type", &self.eval_type, MAX_NAME);
+        check_len(&mut problems, "comment", &self.comment, MAX_MESSAGE);
+        check_record(&mut problems, self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::ValidationError { kind: crate::error::RecordKind::Evaluation, id: self.id.clone(), problems })
+        }
+    }
+}
+
 impl Default for Evaluation {
     fn default() -> Self {
         Self {

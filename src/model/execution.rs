@@ -134,11 +134,33 @@ impl Execution {
         if self.job_id.is_empty() {
             problems.push("missing job ID".into());
         }
+        self.check_limits(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
             Err(ValidationError { kind: RecordKind::Execution, id: self.id.clone(), problems })
         }
+    }
+
+    /// Size limits of every field a caller sets (see [`crate::limits`]).
+    pub(crate) fn check_limits(&self, problems: &mut Vec<String>) {
+        use crate::limits::{check_len, check_record, MAX_ID, MAX_MESSAGE, MAX_NAME};
+        for (what, v) in [
+            ("execution ID", &self.id),
+            ("namespace", &self.namespace),
+            ("job ID", &self.job_id),
+            ("node ID", &self.node_id),
+            ("evaluation ID", &self.eval_id),
+            ("previous execution", &self.previous_execution),
+            ("next execution", &self.next_execution),
+            ("follow-up evaluation", &self.followup_eval_id),
+        ] {
+            check_len(problems, what, v, MAX_ID);
+        }
+        check_len(problems, "execution name", &self.name, MAX_NAME);
+        check_len(problems, "compute state message", &self.compute_state.message, MAX_MESSAGE);
+        check_len(problems, "desired state message", &self.desired_state.message, MAX_MESSAGE);
+        check_record(problems, self);
     }
 
     /// Compute-terminal or desired `Stopped`.

@@ -69,6 +69,8 @@ impl LocalExecutionState {
         if self.execution.job_id.is_empty() {
             problems.push("missing job ID".into());
         }
+        crate::limits::check_len(&mut problems, "requester node ID", &self.requester_node_id, crate::limits::MAX_ID);
+        self.execution.check_limits(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
