@@ -85,10 +85,8 @@ impl core::str::FromStr for StoreType {
     /// Parses like [`StoreType::parse`]; the error cannot name a flag or variable, so prefer
     /// `resolve` for user input.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Self::parse(value).ok_or_else(|| ConfigError::InvalidStoreType {
-            value: value.to_string(),
-            origin: Source::Default,
-        })
+        Self::parse(value)
+            .ok_or_else(|| ConfigError::InvalidStoreType { value: value.to_string(), origin: Source::Default })
     }
 }
 
@@ -343,20 +341,13 @@ impl fmt::Display for ConfigError {
             Self::DurableUnavailable { origin, reason } => {
                 f.write_str("the durable store type \"boltdb\"")?;
                 write_origin(f, origin)?;
-                write!(
-                    f,
-                    " is not available in this build: {reason}; only \"inmemory\" is available"
-                )
+                write!(f, " is not available in this build: {reason}; only \"inmemory\" is available")
             }
             Self::NotUnicode { name } => {
                 write!(f, "environment variable {name} is not valid UTF-8")
             }
             #[cfg(feature = "std")]
-            Self::InvalidPath {
-                path,
-                origin,
-                reason,
-            } => {
+            Self::InvalidPath { path, origin, reason } => {
                 write!(f, "invalid path {:?}", path.display().to_string())?;
                 write_origin(f, origin)?;
                 write!(f, ": {reason}")
@@ -368,18 +359,10 @@ impl fmt::Display for ConfigError {
                 f.write_str(" is a directory; it must name the database file itself")
             }
             #[cfg(feature = "std")]
-            Self::ParentNotDirectory {
-                path,
-                parent,
-                origin,
-            } => {
+            Self::ParentNotDirectory { path, parent, origin } => {
                 write!(f, "store path {:?}", path.display().to_string())?;
                 write_origin(f, origin)?;
-                write!(
-                    f,
-                    " cannot be created: {:?} exists and is not a directory",
-                    parent.display().to_string()
-                )
+                write!(f, " cannot be created: {:?} exists and is not a directory", parent.display().to_string())
             }
             #[cfg(feature = "std")]
             Self::NoHomeDirectory { origin } => match origin {
@@ -391,15 +374,7 @@ impl fmt::Display for ConfigError {
                 origin => write!(f, "cannot expand \"~\" in {origin}: HOME is not set"),
             },
             #[cfg(feature = "std")]
-            Self::Io {
-                path,
-                action,
-                error,
-            } => write!(
-                f,
-                "cannot {action} {:?}: {error}",
-                path.display().to_string()
-            ),
+            Self::Io { path, action, error } => write!(f, "cannot {action} {:?}: {error}", path.display().to_string()),
         }
     }
 }
@@ -433,10 +408,7 @@ pub fn validate_node_id(node_id: &str) -> Result<(), ConfigError> {
         None
     };
     match reason {
-        Some(reason) => Err(ConfigError::InvalidNodeId {
-            node_id: node_id.to_string(),
-            reason,
-        }),
+        Some(reason) => Err(ConfigError::InvalidNodeId { node_id: node_id.to_string(), reason }),
         None => Ok(()),
     }
 }
@@ -471,9 +443,7 @@ fn check_supported(
     unavailable: Option<&'static str>,
 ) -> Result<(), ConfigError> {
     match (store_type, unavailable) {
-        (StoreType::Durable, Some(reason)) => {
-            Err(ConfigError::DurableUnavailable { origin, reason })
-        }
+        (StoreType::Durable, Some(reason)) => Err(ConfigError::DurableUnavailable { origin, reason }),
         _ => Ok(()),
     }
 }
@@ -501,11 +471,7 @@ mod resolution {
         /// through this same source so that tests can fake it (on Windows, `USERPROFILE` when
         /// `HOME` is unset). An empty value counts as unset.
         fn home(&self) -> Result<Option<PathBuf>, ConfigError> {
-            let names: &[&str] = if cfg!(windows) {
-                &["HOME", "USERPROFILE"]
-            } else {
-                &["HOME"]
-            };
+            let names: &[&str] = if cfg!(windows) { &["HOME", "USERPROFILE"] } else { &["HOME"] };
             for name in names {
                 if let Some(home) = non_blank(self.try_var(name)?) {
                     return Ok(Some(PathBuf::from(home)));
@@ -529,9 +495,7 @@ mod resolution {
             match std::env::var(name) {
                 Ok(value) => Ok(Some(value)),
                 Err(std::env::VarError::NotPresent) => Ok(None),
-                Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode {
-                    name: name.to_string(),
-                }),
+                Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { name: name.to_string() }),
             }
         }
     }
@@ -667,10 +631,7 @@ mod resolution {
         };
         let rest = if rest.is_empty() {
             ""
-        } else if let Some(rest) = rest
-            .strip_prefix('/')
-            .or_else(|| rest.strip_prefix(std::path::MAIN_SEPARATOR))
-        {
+        } else if let Some(rest) = rest.strip_prefix('/').or_else(|| rest.strip_prefix(std::path::MAIN_SEPARATOR)) {
             rest
         } else {
             return Err(ConfigError::InvalidPath {
@@ -680,23 +641,14 @@ mod resolution {
             });
         };
         let home = env.home()?.ok_or(ConfigError::NoHomeDirectory { origin })?;
-        Ok(if rest.is_empty() {
-            home
-        } else {
-            home.join(rest)
-        })
+        Ok(if rest.is_empty() { home } else { home.join(rest) })
     }
 
-    fn repo_with_source(
-        inputs: &ConfigInputs,
-        env: &dyn Env,
-    ) -> Result<(PathBuf, Source), ConfigError> {
+    fn repo_with_source(inputs: &ConfigInputs, env: &dyn Env) -> Result<(PathBuf, Source), ConfigError> {
         match pick(inputs.repo.as_deref(), REPO_FLAG, env, REPO_ENV)? {
             Some((value, origin)) => Ok((expand_home(&value, origin, env)?, origin)),
             None => {
-                let home = env.home()?.ok_or(ConfigError::NoHomeDirectory {
-                    origin: Source::Default,
-                })?;
+                let home = env.home()?.ok_or(ConfigError::NoHomeDirectory { origin: Source::Default })?;
                 Ok((home.join(DEFAULT_REPO_DIR_NAME), Source::Default))
             }
         }
@@ -723,14 +675,7 @@ mod resolution {
         node_id: &str,
         role: StoreRole,
     ) -> Result<StoreConfig, ConfigError> {
-        resolve_store_with(
-            inputs,
-            env,
-            repo,
-            node_id,
-            role,
-            durable_unavailable_reason(),
-        )
+        resolve_store_with(inputs, env, repo, node_id, role, durable_unavailable_reason())
     }
 
     fn resolve_store_with(
@@ -743,12 +688,7 @@ mod resolution {
     ) -> Result<StoreConfig, ConfigError> {
         validate_node_id(node_id)?;
 
-        let (store_type, type_source) = match pick(
-            inputs.store_type(role),
-            role.type_flag(),
-            env,
-            role.type_env(),
-        )? {
+        let (store_type, type_source) = match pick(inputs.store_type(role), role.type_flag(), env, role.type_env())? {
             Some((value, origin)) => match StoreType::parse(&value) {
                 Some(store_type) => (store_type, origin),
                 None => return Err(ConfigError::InvalidStoreType { value, origin }),
@@ -757,30 +697,15 @@ mod resolution {
         };
         check_supported(store_type, Some(type_source), durable_unavailable)?;
 
-        let (path, path_source) = match pick(
-            inputs.store_path(role),
-            role.path_flag(),
-            env,
-            role.path_env(),
-        )? {
+        let (path, path_source) = match pick(inputs.store_path(role), role.path_flag(), env, role.path_env())? {
             Some((value, origin)) => (expand_home(&value, origin, env)?, origin),
-            None => (
-                repo.join(format!("{node_id}{}", role.dir_suffix()))
-                    .join(role.file_name()),
-                Source::Default,
-            ),
+            None => (repo.join(format!("{node_id}{}", role.dir_suffix())).join(role.file_name()), Source::Default),
         };
         if store_type == StoreType::Durable {
             validate(&path, Some(path_source))?;
         }
 
-        Ok(StoreConfig {
-            role,
-            store_type,
-            path,
-            type_source,
-            path_source,
-        })
+        Ok(StoreConfig { role, store_type, path, type_source, path_source })
     }
 
     /// Resolves both stores for a node: flag > environment variable > default for every setting.
@@ -788,11 +713,7 @@ mod resolution {
     /// Fails on a bad node ID, a bad type, a durable store in a build without one, or a durable
     /// path that is a directory or sits below a file. Nothing is created; call
     /// [`StoreConfig::prepare`] before opening a durable store.
-    pub fn resolve(
-        inputs: &ConfigInputs,
-        env: &dyn Env,
-        node_id: &str,
-    ) -> Result<NodeStoreConfig, ConfigError> {
+    pub fn resolve(inputs: &ConfigInputs, env: &dyn Env, node_id: &str) -> Result<NodeStoreConfig, ConfigError> {
         resolve_with(inputs, env, node_id, durable_unavailable_reason())
     }
 
@@ -804,17 +725,10 @@ mod resolution {
     ) -> Result<NodeStoreConfig, ConfigError> {
         validate_node_id(node_id)?;
         let (repo, repo_source) = repo_with_source(inputs, env)?;
-        let store =
-            |role| resolve_store_with(inputs, env, &repo, node_id, role, durable_unavailable);
+        let store = |role| resolve_store_with(inputs, env, &repo, node_id, role, durable_unavailable);
         let compute = store(StoreRole::Compute)?;
         let requester = store(StoreRole::Requester)?;
-        Ok(NodeStoreConfig {
-            repo,
-            repo_source,
-            node_id: node_id.to_string(),
-            compute,
-            requester,
-        })
+        Ok(NodeStoreConfig { repo, repo_source, node_id: node_id.to_string(), compute, requester })
     }
 
     /// Checks that a durable store file could be created or opened at `path`: the path must not be
@@ -835,22 +749,11 @@ mod resolution {
             });
         }
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => {
-                return Err(ConfigError::PathIsDirectory {
-                    path: path.to_path_buf(),
-                    origin,
-                })
-            }
+            Ok(meta) if meta.is_dir() => return Err(ConfigError::PathIsDirectory { path: path.to_path_buf(), origin }),
             // An existing file's parent is necessarily a directory.
             Ok(_) => return Ok(()),
             Err(error) if is_missing(&error) => {}
-            Err(error) => {
-                return Err(ConfigError::Io {
-                    path: path.to_path_buf(),
-                    action: "inspect",
-                    error,
-                })
-            }
+            Err(error) => return Err(ConfigError::Io { path: path.to_path_buf(), action: "inspect", error }),
         }
         // Walk up to the nearest existing ancestor: a file anywhere above would make the
         // directories impossible to create, not just a file as the immediate parent.
@@ -869,13 +772,7 @@ mod resolution {
                     })
                 }
                 Err(error) if is_missing(&error) => continue,
-                Err(error) => {
-                    return Err(ConfigError::Io {
-                        path: ancestor.to_path_buf(),
-                        action: "inspect",
-                        error,
-                    })
-                }
+                Err(error) => return Err(ConfigError::Io { path: ancestor.to_path_buf(), action: "inspect", error }),
             }
         }
         Ok(())
@@ -884,10 +781,7 @@ mod resolution {
     /// "Does not exist yet" in either spelling: a file further up makes the OS say "not a
     /// directory" instead of "not found", and the ancestor walk reports that file precisely.
     fn is_missing(error: &io::Error) -> bool {
-        matches!(
-            error.kind(),
-            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-        )
+        matches!(error.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
     }
 
     /// Validates a durable store path (see [`validate_store_path`]) and creates its missing parent
@@ -919,23 +813,14 @@ mod resolution {
         use super::*;
 
         fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
         }
 
         const WASM: Option<&str> = Some("WebAssembly has no file system for the durable store");
 
         #[test]
         fn durable_default_is_refused_where_unavailable_and_names_the_default() {
-            let err = resolve_with(
-                &ConfigInputs::default(),
-                &env(&[("HOME", "/home/u")]),
-                "node",
-                WASM,
-            )
-            .unwrap_err();
+            let err = resolve_with(&ConfigInputs::default(), &env(&[("HOME", "/home/u")]), "node", WASM).unwrap_err();
             assert_eq!(err.code(), "DurableUnavailable");
             assert_eq!(
                 err.to_string(),
@@ -952,10 +837,7 @@ mod resolution {
                 ("BACALHAU_JOB_STORE_TYPE", "redb"),
             ]);
             let err = resolve_with(&ConfigInputs::default(), &e, "node", WASM).unwrap_err();
-            assert!(
-                err.to_string().contains("(from BACALHAU_JOB_STORE_TYPE)"),
-                "{err}"
-            );
+            assert!(err.to_string().contains("(from BACALHAU_JOB_STORE_TYPE)"), "{err}");
         }
 
         #[test]
@@ -973,20 +855,13 @@ mod resolution {
         #[test]
         fn ensure_supported_without_origin_omits_it_from_the_message() {
             let err = check_supported(StoreType::Durable, None, WASM).unwrap_err();
-            assert!(err
-                .to_string()
-                .starts_with("the durable store type \"boltdb\" is not available"));
+            assert!(err.to_string().starts_with("the durable store type \"boltdb\" is not available"));
             assert!(check_supported(StoreType::InMemory, None, WASM).is_ok());
         }
 
         #[test]
         fn tilde_user_is_refused_rather_than_kept_literally() {
-            let err = expand_home(
-                "~bob/x",
-                Source::Env("BACALHAU_DIR"),
-                &env(&[("HOME", "/h")]),
-            )
-            .unwrap_err();
+            let err = expand_home("~bob/x", Source::Env("BACALHAU_DIR"), &env(&[("HOME", "/h")])).unwrap_err();
             assert_eq!(err.code(), "InvalidPath");
             assert!(err.to_string().contains("BACALHAU_DIR"), "{err}");
         }

@@ -84,9 +84,9 @@ impl fmt::Display for StorageError {
             StorageError::StorageFull { detail } => write!(f, "storage full: {detail}"),
             StorageError::Corrupt { table, detail } => write!(f, "corrupt data in table {table}: {detail}"),
             StorageError::Encode { detail } => write!(f, "cannot encode value: {detail}"),
-            StorageError::Reentrant => f.write_str(
-                "store used from inside its own transaction: call the transaction handle's methods instead",
-            ),
+            StorageError::Reentrant => {
+                f.write_str("store used from inside its own transaction: call the transaction handle's methods instead")
+            }
         }
     }
 }
@@ -174,11 +174,9 @@ impl fmt::Display for ConditionError {
             ConditionError::UnexpectedState { kind, id, actual } => {
                 write!(f, "{} {id} is in unexpected state {actual}", kind.noun())
             }
-            ConditionError::AlreadyTerminal { kind, id, actual, new } => write!(
-                f,
-                "{} {id} is in terminal state {actual} and cannot transition to {new}",
-                kind.noun()
-            ),
+            ConditionError::AlreadyTerminal { kind, id, actual, new } => {
+                write!(f, "{} {id} is in terminal state {actual} and cannot transition to {new}", kind.noun())
+            }
         }
     }
 }

@@ -28,9 +28,9 @@ mod shell;
 pub use shell::CheckReport;
 mod sync;
 
-pub mod config;
 #[cfg(feature = "bbolt")]
 pub mod bbolt;
+pub mod config;
 #[cfg(all(feature = "bbolt", feature = "redb"))]
 pub mod migrate;
 

@@ -126,11 +126,7 @@ impl fmt::Display for Requirement {
             Operator::GreaterThan => write!(f, "{key}>{first}"),
             Operator::LessThan => write!(f, "{key}<{first}"),
             Operator::In | Operator::NotIn => {
-                let word = if self.op == Operator::In {
-                    "in"
-                } else {
-                    "notin"
-                };
+                let word = if self.op == Operator::In { "in" } else { "notin" };
                 write!(f, "{key} {word} (")?;
                 for (i, value) in self.values.iter().enumerate() {
                     if i > 0 {
@@ -173,9 +169,7 @@ impl Selector {
     /// Parses the text syntax described in the [module docs](self); the empty (or all
     /// whitespace) string is the empty selector.
     pub fn parse(input: &str) -> Result<Selector, SelectorError> {
-        Parser::new(input)
-            .selector()
-            .map_err(|(kind, at)| SelectorError::new(kind, at, input))
+        Parser::new(input).selector().map_err(|(kind, at)| SelectorError::new(kind, at, input))
     }
 
     /// Whether `labels` satisfy every requirement.
@@ -208,11 +202,7 @@ impl Selector {
         let text = self.to_string();
         match Selector::parse(&text) {
             Ok(reparsed) if reparsed == *self => Ok(text),
-            Ok(_) => Err(SelectorError::new(
-                SelectorErrorKind::Unrepresentable,
-                0,
-                &text,
-            )),
+            Ok(_) => Err(SelectorError::new(SelectorErrorKind::Unrepresentable, 0, &text)),
             Err(err) => Err(err),
         }
     }
@@ -229,30 +219,14 @@ impl Selector {
 
     /// Adds `key in (values...)`. An empty `values` makes a requirement nothing matches, which
     /// has no text form (see [`Selector::validate`]).
-    pub fn in_<V: Into<String>>(
-        self,
-        key: impl Into<String>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Selector {
-        self.with(
-            key,
-            Operator::In,
-            values.into_iter().map(Into::into).collect(),
-        )
+    pub fn in_<V: Into<String>>(self, key: impl Into<String>, values: impl IntoIterator<Item = V>) -> Selector {
+        self.with(key, Operator::In, values.into_iter().map(Into::into).collect())
     }
 
     /// Adds `key notin (values...)` (also matched when `key` is absent). An empty `values`
     /// makes a requirement everything matches, which has no text form.
-    pub fn not_in<V: Into<String>>(
-        self,
-        key: impl Into<String>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Selector {
-        self.with(
-            key,
-            Operator::NotIn,
-            values.into_iter().map(Into::into).collect(),
-        )
+    pub fn not_in<V: Into<String>>(self, key: impl Into<String>, values: impl IntoIterator<Item = V>) -> Selector {
+        self.with(key, Operator::NotIn, values.into_iter().map(Into::into).collect())
     }
 
     /// Adds `key` (the label is present).
@@ -280,15 +254,9 @@ impl Selector {
             values.sort();
             values.dedup();
         }
-        let requirement = Requirement {
-            key: key.into(),
-            op,
-            values,
-        };
+        let requirement = Requirement { key: key.into(), op, values };
         // After any requirements with the same key, matching the stable sort of `parse`.
-        let at = self
-            .requirements
-            .partition_point(|r| r.key <= requirement.key);
+        let at = self.requirements.partition_point(|r| r.key <= requirement.key);
         self.requirements.insert(at, requirement);
         self
     }
@@ -379,17 +347,13 @@ impl fmt::Display for SelectorErrorKind {
                 "expected operator (=, ==, !=, in, notin, >, <), ',' or end of input"
             }
             SelectorErrorKind::ExpectedValue => "expected value",
-            SelectorErrorKind::InvalidValueCharacter => {
-                "invalid character in value (allowed: A-Z a-z 0-9 . _ -)"
-            }
+            SelectorErrorKind::InvalidValueCharacter => "invalid character in value (allowed: A-Z a-z 0-9 . _ -)",
             SelectorErrorKind::ExpectedOpenParen => "expected '('",
             SelectorErrorKind::EmptyValueList => "empty value list",
             SelectorErrorKind::ExpectedCommaOrCloseParen => "expected ',' or ')'",
             SelectorErrorKind::ExpectedInteger => "expected integer",
             SelectorErrorKind::ExpectedCommaOrEnd => "expected ',' or end of input",
-            SelectorErrorKind::Unrepresentable => {
-                "requirements cannot be written as a selector string"
-            }
+            SelectorErrorKind::Unrepresentable => "requirements cannot be written as a selector string",
         })
     }
 }
@@ -437,11 +401,7 @@ impl SelectorError {
 
 impl fmt::Display for SelectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid label selector {:?}: {} at byte {}",
-            self.input, self.kind, self.at
-        )
+        write!(f, "invalid label selector {:?}: {} at byte {}", self.input, self.kind, self.at)
     }
 }
 
@@ -516,10 +476,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(input: &'a str) -> Parser<'a> {
-        Parser {
-            tokens: lex(input),
-            next: 0,
-        }
+        Parser { tokens: lex(input), next: 0 }
     }
 
     /// The next token without consuming it; `End` forever once the input is exhausted.
@@ -551,16 +508,10 @@ impl<'a> Parser<'a> {
     }
 
     fn requirement(&mut self) -> ParseResult<Requirement> {
-        let requirement = |key: &str, op, values| Requirement {
-            key: String::from(key),
-            op,
-            values,
-        };
+        let requirement = |key: &str, op, values| Requirement { key: String::from(key), op, values };
         let key = match self.advance() {
             (Token::Bang, _) => match self.advance() {
-                (Token::Ident(key), _) => {
-                    return Ok(requirement(key, Operator::DoesNotExist, Vec::new()))
-                }
+                (Token::Ident(key), _) => return Ok(requirement(key, Operator::DoesNotExist, Vec::new())),
                 (_, at) => return Err((SelectorErrorKind::ExpectedKey, at)),
             },
             (Token::Ident(key), _) => key,
@@ -648,10 +599,7 @@ impl<'a> Parser<'a> {
 
 /// `value` if it is entirely `[A-Za-z0-9._-]`; `at` is its byte offset in the input.
 fn checked_value(value: &str, at: usize) -> ParseResult<String> {
-    match value
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
+    match value.char_indices().find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
         Some((offset, _)) => Err((SelectorErrorKind::InvalidValueCharacter, at + offset)),
         None => Ok(String::from(value)),
     }
@@ -663,10 +611,7 @@ mod tests {
     use alloc::format;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|&(k, v)| (String::from(k), String::from(v)))
-            .collect()
+        pairs.iter().map(|&(k, v)| (String::from(k), String::from(v))).collect()
     }
 
     fn sel(text: &str) -> Selector {
@@ -778,10 +723,7 @@ mod tests {
     #[test]
     fn keys_may_contain_prefixes_dots_dashes_and_underscores() {
         let selector = sel("app.kubernetes.io/name=web,my_key-2.x");
-        assert!(selector.matches(&labels(&[
-            ("app.kubernetes.io/name", "web"),
-            ("my_key-2.x", "")
-        ])));
+        assert!(selector.matches(&labels(&[("app.kubernetes.io/name", "web"), ("my_key-2.x", "")])));
         assert_eq!(selector.requirements()[0].key(), "app.kubernetes.io/name");
     }
 
@@ -840,10 +782,7 @@ mod tests {
     #[test]
     fn error_message_quotes_the_input_and_names_the_problem() {
         let err = Selector::parse("gpu in (").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid label selector \"gpu in (\": expected value at byte 8"
-        );
+        assert_eq!(err.to_string(), "invalid label selector \"gpu in (\": expected value at byte 8");
         let long = format!("{}=(", "k".repeat(200));
         let err = Selector::parse(&long).unwrap_err();
         assert_eq!(err.position(), 201);
@@ -853,10 +792,7 @@ mod tests {
     #[test]
     fn display_is_canonical_and_parses_back() {
         let selector = sel("z notin (b,a,b),a==1,m,!n,x>10,y<-3,a!=2");
-        assert_eq!(
-            selector.to_string(),
-            "a=1,a!=2,m,!n,x>10,y<-3,z notin (a,b)"
-        );
+        assert_eq!(selector.to_string(), "a=1,a!=2,m,!n,x>10,y<-3,z notin (a,b)");
         assert_eq!(sel(&selector.to_string()), selector);
     }
 
@@ -887,19 +823,14 @@ mod tests {
         assert_eq!(kind(Selector::new().eq("a b", "v")), ExpectedOperator);
         assert_eq!(kind(Selector::new().eq("k", "v w")), ExpectedCommaOrEnd);
         assert_eq!(kind(Selector::new().eq("k", "a/b")), InvalidValueCharacter);
-        assert_eq!(
-            kind(Selector::new().in_("k", Vec::<String>::new())),
-            EmptyValueList
-        );
+        assert_eq!(kind(Selector::new().in_("k", Vec::<String>::new())), EmptyValueList);
         assert_eq!(kind(Selector::new().in_("k", ["", "a"])), ExpectedValue);
         assert_eq!(kind(Selector::new().exists("")), Unrepresentable);
         assert_eq!(kind(Selector::new().exists("a,b")), Unrepresentable);
         let err = serde_json::to_string(&Selector::new().exists("a,b")).unwrap_err();
         assert!(err.to_string().contains("cannot be written"), "{err}");
         // Literal matching still works for such selectors.
-        assert!(Selector::new()
-            .eq("k", "a/b")
-            .matches(&labels(&[("k", "a/b")])));
+        assert!(Selector::new().eq("k", "a/b").matches(&labels(&[("k", "a/b")])));
     }
 
     #[test]
@@ -908,24 +839,15 @@ mod tests {
         let json = serde_json::to_string(&selector).unwrap();
         assert_eq!(json, "\"gpu=true,zone in (eu,us)\"");
         assert_eq!(serde_json::from_str::<Selector>(&json).unwrap(), selector);
-        assert_eq!(
-            serde_json::from_str::<Selector>("\"\"").unwrap(),
-            Selector::new()
-        );
+        assert_eq!(serde_json::from_str::<Selector>("\"\"").unwrap(), Selector::new());
     }
 
     #[test]
     fn serde_rejects_invalid_selectors_and_non_strings() {
         let err = serde_json::from_str::<Selector>("\"gpu in (\"").unwrap_err();
-        assert!(
-            err.to_string().contains("expected value at byte 8"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("expected value at byte 8"), "{err}");
         let err = serde_json::from_str::<Selector>("42").unwrap_err();
-        assert!(
-            err.to_string().contains("expected a label selector string"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("expected a label selector string"), "{err}");
     }
 
     #[test]

@@ -172,10 +172,16 @@ pub(crate) fn lookup<T: ReadTxn, V: Value>(txn: &T, table: Table<V>, id: &str) -
 
 /// Adds `delta` to the count of `state`. Counts never go below zero: a negative result means the
 /// indexes are inconsistent, which `check` reports, so saturate rather than wrap.
-pub(crate) fn bump_count<T: WriteTxn>(txn: &mut T, table: Table<u64>, state: u8, delta: i64) -> Result<(), StorageError> {
+pub(crate) fn bump_count<T: WriteTxn>(
+    txn: &mut T,
+    table: Table<u64>,
+    state: u8,
+    delta: i64,
+) -> Result<(), StorageError> {
     let key = [state];
     let current = txn.get(table, &key)?.unwrap_or(0);
-    let next = if delta >= 0 { current.saturating_add(delta as u64) } else { current.saturating_sub(delta.unsigned_abs()) };
+    let next =
+        if delta >= 0 { current.saturating_add(delta as u64) } else { current.saturating_sub(delta.unsigned_abs()) };
     if next == 0 {
         txn.delete(table, &key)?;
         Ok(())
@@ -226,7 +232,7 @@ impl<T: ReadTxn + ?Sized> ReadTxn for &T {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut dyn FnMut(&[u8], V) -> Result<bool, StorageError>,
+        visit: &mut crate::kv::Visitor<'_, V>,
     ) -> Result<(), StorageError> {
         (**self).scan(table, range, dir, visit)
     }
@@ -276,7 +282,8 @@ pub(crate) fn diff_counts<T: ReadTxn>(
         Ok(true)
     })?;
     if &stored != expected {
-        problems.push(alloc::format!("{}: stored counts {stored:?} differ from the records' {expected:?}", table.name()));
+        problems
+            .push(alloc::format!("{}: stored counts {stored:?} differ from the records' {expected:?}", table.name()));
     }
     Ok(())
 }

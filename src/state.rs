@@ -100,7 +100,7 @@ macro_rules! state_enum {
                         }
                     }
                     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<$name, E> {
-                        if v >= 0.0 && v <= 255.0 && (v as u8) as f64 == v {
+                        if (0.0..=255.0).contains(&v) && (v as u8) as f64 == v {
                             self.visit_u64(v as u64)
                         } else {
                             Err(E::custom(format_args!("unknown {} value {}", $label, v)))
@@ -189,10 +189,7 @@ state_enum! {
 impl ExecutionStateType {
     /// The compute-terminal states: no further update is accepted.
     pub const fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Self::Completed | Self::Failed | Self::Cancelled | Self::AskForBidRejected | Self::BidRejected
-        )
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled | Self::AskForBidRejected | Self::BidRejected)
     }
     /// Terminal without a result.
     pub const fn is_discarded(self) -> bool {

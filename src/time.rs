@@ -44,17 +44,11 @@ impl Timestamp {
 
     /// 0001-01-01T00:00:00Z, the zero value of Go's `time.Time`, which Bacalhau writes for
     /// timestamps that were never set.
-    pub const GO_ZERO: Timestamp = Timestamp {
-        secs: -62_135_596_800,
-        nanos: 0,
-    };
+    pub const GO_ZERO: Timestamp = Timestamp { secs: -62_135_596_800, nanos: 0 };
 
     /// The instant `nanos` nanoseconds after the Unix epoch (before it when negative).
     pub const fn from_unix_nanos(nanos: i64) -> Timestamp {
-        Timestamp {
-            secs: nanos.div_euclid(NANOS_PER_SEC as i64),
-            nanos: nanos.rem_euclid(NANOS_PER_SEC as i64) as u32,
-        }
+        Timestamp { secs: nanos.div_euclid(NANOS_PER_SEC as i64), nanos: nanos.rem_euclid(NANOS_PER_SEC as i64) as u32 }
     }
 
     /// The instant `secs` seconds plus `nanos` nanoseconds after the Unix epoch.
@@ -219,9 +213,7 @@ impl Visitor<'_> for TimestampVisitor {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
         match i64::try_from(v) {
             Ok(nanos) => Ok(Timestamp::from_unix_nanos(nanos)),
-            Err(_) => Err(E::custom(format_args!(
-                "Unix nanoseconds {v} do not fit in an i64"
-            ))),
+            Err(_) => Err(E::custom(format_args!("Unix nanoseconds {v} do not fit in an i64"))),
         }
     }
 }
@@ -264,9 +256,7 @@ impl fmt::Display for TimeErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TimeErrorKind::Expected { what, at } => write!(f, "expected {what} at byte {at}"),
-            TimeErrorKind::TooManyFractionDigits => {
-                f.write_str("more than 9 fractional-second digits")
-            }
+            TimeErrorKind::TooManyFractionDigits => f.write_str("more than 9 fractional-second digits"),
             TimeErrorKind::MonthOutOfRange => f.write_str("month out of range"),
             TimeErrorKind::DayOutOfRange => f.write_str("day out of range for the month"),
             TimeErrorKind::HourOutOfRange => f.write_str("hour out of range"),
@@ -293,10 +283,7 @@ pub struct TimeError {
 
 impl TimeError {
     fn new(kind: TimeErrorKind, input: &str) -> TimeError {
-        TimeError {
-            kind,
-            input: truncate_chars(input, MAX_QUOTED_CHARS),
-        }
+        TimeError { kind, input: truncate_chars(input, MAX_QUOTED_CHARS) }
     }
 
     /// What was wrong.
@@ -313,17 +300,9 @@ impl TimeError {
 impl fmt::Display for TimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.kind == TimeErrorKind::YearOutOfRange {
-            write!(
-                f,
-                "cannot write timestamp {:?} as RFC 3339: {}",
-                self.input, self.kind
-            )
+            write!(f, "cannot write timestamp {:?} as RFC 3339: {}", self.input, self.kind)
         } else {
-            write!(
-                f,
-                "invalid RFC 3339 timestamp {:?}: {}",
-                self.input, self.kind
-            )
+            write!(f, "invalid RFC 3339 timestamp {:?}: {}", self.input, self.kind)
         }
     }
 }
@@ -363,16 +342,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let days = days + 719_468; // shift the epoch to 0000-03-01
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097; // 0..=146096
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153; // March = 0
     let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u32;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -402,12 +376,7 @@ fn digits(bytes: &[u8], at: usize, count: usize, what: &'static str) -> Result<u
     Ok(value)
 }
 
-fn separator(
-    bytes: &[u8],
-    at: usize,
-    accepted: &[u8],
-    what: &'static str,
-) -> Result<(), TimeErrorKind> {
+fn separator(bytes: &[u8], at: usize, accepted: &[u8], what: &'static str) -> Result<(), TimeErrorKind> {
     match bytes.get(at) {
         Some(b) if accepted.contains(b) => Ok(()),
         _ => Err(TimeErrorKind::Expected { what, at }),
@@ -437,10 +406,7 @@ fn parse(bytes: &[u8]) -> Result<Timestamp, TimeErrorKind> {
         }
         let count = at - start;
         if count == 0 {
-            return Err(TimeErrorKind::Expected {
-                what: "a fraction digit",
-                at,
-            });
+            return Err(TimeErrorKind::Expected { what: "a fraction digit", at });
         }
         if count > 9 {
             return Err(TimeErrorKind::TooManyFractionDigits);
@@ -464,12 +430,7 @@ fn parse(bytes: &[u8]) -> Result<Timestamp, TimeErrorKind> {
             at += 6;
             sign * i64::from(offset_hour * 3600 + offset_minute * 60)
         }
-        _ => {
-            return Err(TimeErrorKind::Expected {
-                what: "'Z' or a +HH:MM/-HH:MM zone offset",
-                at,
-            })
-        }
+        _ => return Err(TimeErrorKind::Expected { what: "'Z' or a +HH:MM/-HH:MM zone offset", at }),
     };
     if at != bytes.len() {
         return Err(TimeErrorKind::TrailingInput { at });
@@ -493,9 +454,8 @@ fn parse(bytes: &[u8]) -> Result<Timestamp, TimeErrorKind> {
     }
 
     // Local time minus the offset is UTC; years are four digits, so none of this can overflow.
-    let secs = days_from_civil(year, month, day) * SECS_PER_DAY
-        + i64::from(hour * 3600 + minute * 60 + second)
-        - offset_secs;
+    let secs =
+        days_from_civil(year, month, day) * SECS_PER_DAY + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
     Ok(Timestamp { secs, nanos })
 }
 
@@ -521,10 +481,7 @@ mod tests {
     #[test]
     fn go_zero_is_year_one_and_round_trips() {
         assert_eq!(parse("0001-01-01T00:00:00Z"), Timestamp::GO_ZERO);
-        assert_eq!(
-            days_from_civil(1, 1, 1) * SECS_PER_DAY,
-            Timestamp::GO_ZERO.unix_seconds()
-        );
+        assert_eq!(days_from_civil(1, 1, 1) * SECS_PER_DAY, Timestamp::GO_ZERO.unix_seconds());
         assert!(Timestamp::GO_ZERO.is_go_zero());
         assert!(!Timestamp::UNIX_EPOCH.is_go_zero());
         round_trips("0001-01-01T00:00:00Z");
@@ -533,10 +490,7 @@ mod tests {
     #[test]
     fn default_is_the_unix_epoch() {
         assert_eq!(Timestamp::default(), Timestamp::UNIX_EPOCH);
-        assert_eq!(
-            Timestamp::UNIX_EPOCH.format_rfc3339(),
-            "1970-01-01T00:00:00Z"
-        );
+        assert_eq!(Timestamp::UNIX_EPOCH.format_rfc3339(), "1970-01-01T00:00:00Z");
         assert_eq!(parse("1970-01-01T00:00:00Z"), Timestamp::UNIX_EPOCH);
     }
 
@@ -556,19 +510,13 @@ mod tests {
 
     #[test]
     fn rfc3339_with_negative_offset_is_converted_to_utc_across_midnight() {
-        assert_eq!(
-            parse("2024-02-28T20:00:00-08:00").format_rfc3339(),
-            "2024-02-29T04:00:00Z"
-        );
+        assert_eq!(parse("2024-02-28T20:00:00-08:00").format_rfc3339(), "2024-02-29T04:00:00Z");
     }
 
     #[test]
     fn times_before_1970_round_trip() {
         round_trips("1969-12-31T23:59:59.999999999Z");
-        assert_eq!(
-            parse("1969-12-31T23:59:59.999999999Z").unix_nanos(),
-            Some(-1)
-        );
+        assert_eq!(parse("1969-12-31T23:59:59.999999999Z").unix_nanos(), Some(-1));
         round_trips("1900-03-01T12:34:56.789Z");
         round_trips("0000-01-01T00:00:00Z");
     }
@@ -586,18 +534,9 @@ mod tests {
 
     #[test]
     fn fraction_trailing_zeros_are_trimmed_like_go() {
-        assert_eq!(
-            parse("2024-01-01T00:00:00.500000000Z").format_rfc3339(),
-            "2024-01-01T00:00:00.5Z"
-        );
-        assert_eq!(
-            parse("2024-01-01T00:00:00.000001Z").format_rfc3339(),
-            "2024-01-01T00:00:00.000001Z"
-        );
-        assert_eq!(
-            parse("2024-01-01T00:00:00.000Z").format_rfc3339(),
-            "2024-01-01T00:00:00Z"
-        );
+        assert_eq!(parse("2024-01-01T00:00:00.500000000Z").format_rfc3339(), "2024-01-01T00:00:00.5Z");
+        assert_eq!(parse("2024-01-01T00:00:00.000001Z").format_rfc3339(), "2024-01-01T00:00:00.000001Z");
+        assert_eq!(parse("2024-01-01T00:00:00.000Z").format_rfc3339(), "2024-01-01T00:00:00Z");
     }
 
     #[test]
@@ -623,114 +562,38 @@ mod tests {
 
     #[test]
     fn from_unix_rejects_a_full_second_of_nanos() {
-        assert_eq!(
-            Timestamp::from_unix(5, 999_999_999).map(|t| t.subsec_nanos()),
-            Some(999_999_999)
-        );
+        assert_eq!(Timestamp::from_unix(5, 999_999_999).map(|t| t.subsec_nanos()), Some(999_999_999));
         assert_eq!(Timestamp::from_unix(5, 1_000_000_000), None);
     }
 
     #[test]
     fn invalid_calendar_dates_and_times_are_rejected() {
-        assert_eq!(
-            parse_error("2023-02-29T00:00:00Z"),
-            TimeErrorKind::DayOutOfRange
-        );
-        assert_eq!(
-            parse_error("1900-02-29T00:00:00Z"),
-            TimeErrorKind::DayOutOfRange
-        );
-        assert_eq!(
-            parse_error("2024-04-31T00:00:00Z"),
-            TimeErrorKind::DayOutOfRange
-        );
-        assert_eq!(
-            parse_error("2024-01-00T00:00:00Z"),
-            TimeErrorKind::DayOutOfRange
-        );
-        assert_eq!(
-            parse_error("2024-13-01T00:00:00Z"),
-            TimeErrorKind::MonthOutOfRange
-        );
-        assert_eq!(
-            parse_error("2024-00-01T00:00:00Z"),
-            TimeErrorKind::MonthOutOfRange
-        );
-        assert_eq!(
-            parse_error("2024-01-01T24:00:00Z"),
-            TimeErrorKind::HourOutOfRange
-        );
-        assert_eq!(
-            parse_error("2024-01-01T23:60:00Z"),
-            TimeErrorKind::MinuteOutOfRange
-        );
-        assert_eq!(
-            parse_error("2024-01-01T23:59:60Z"),
-            TimeErrorKind::SecondOutOfRange
-        );
-        assert_eq!(
-            parse_error("2024-01-01T00:00:00+24:00"),
-            TimeErrorKind::OffsetOutOfRange
-        );
+        assert_eq!(parse_error("2023-02-29T00:00:00Z"), TimeErrorKind::DayOutOfRange);
+        assert_eq!(parse_error("1900-02-29T00:00:00Z"), TimeErrorKind::DayOutOfRange);
+        assert_eq!(parse_error("2024-04-31T00:00:00Z"), TimeErrorKind::DayOutOfRange);
+        assert_eq!(parse_error("2024-01-00T00:00:00Z"), TimeErrorKind::DayOutOfRange);
+        assert_eq!(parse_error("2024-13-01T00:00:00Z"), TimeErrorKind::MonthOutOfRange);
+        assert_eq!(parse_error("2024-00-01T00:00:00Z"), TimeErrorKind::MonthOutOfRange);
+        assert_eq!(parse_error("2024-01-01T24:00:00Z"), TimeErrorKind::HourOutOfRange);
+        assert_eq!(parse_error("2024-01-01T23:60:00Z"), TimeErrorKind::MinuteOutOfRange);
+        assert_eq!(parse_error("2024-01-01T23:59:60Z"), TimeErrorKind::SecondOutOfRange);
+        assert_eq!(parse_error("2024-01-01T00:00:00+24:00"), TimeErrorKind::OffsetOutOfRange);
     }
 
     #[test]
     fn malformed_text_is_rejected_with_the_byte_offset() {
         assert_eq!(
             parse_error("2024-01-01T00:00:00"),
-            TimeErrorKind::Expected {
-                what: "'Z' or a +HH:MM/-HH:MM zone offset",
-                at: 19
-            }
+            TimeErrorKind::Expected { what: "'Z' or a +HH:MM/-HH:MM zone offset", at: 19 }
         );
-        assert_eq!(
-            parse_error("2024-01-01T00:00:00.1234567891Z"),
-            TimeErrorKind::TooManyFractionDigits
-        );
-        assert_eq!(
-            parse_error("2024-01-01T00:00:00.Z"),
-            TimeErrorKind::Expected {
-                what: "a fraction digit",
-                at: 20
-            }
-        );
-        assert_eq!(
-            parse_error("2024-01-01 00:00:00Z"),
-            TimeErrorKind::Expected {
-                what: "'T'",
-                at: 10
-            }
-        );
-        assert_eq!(
-            parse_error("2024-01-01T00:00:00Zjunk"),
-            TimeErrorKind::TrailingInput { at: 20 }
-        );
-        assert_eq!(
-            parse_error("2024-01-01T00:00:00+0530"),
-            TimeErrorKind::Expected {
-                what: "':'",
-                at: 22
-            }
-        );
-        assert_eq!(
-            parse_error("24-01-01T00:00:00Z"),
-            TimeErrorKind::Expected {
-                what: "a 4-digit year",
-                at: 2
-            }
-        );
-        for garbage in [
-            "",
-            "not a time",
-            "2024",
-            "2024-01-01",
-            "é",
-            "+2024-01-01T00:00:00Z",
-        ] {
-            assert!(
-                Timestamp::parse_rfc3339(garbage).is_err(),
-                "{garbage:?} was accepted"
-            );
+        assert_eq!(parse_error("2024-01-01T00:00:00.1234567891Z"), TimeErrorKind::TooManyFractionDigits);
+        assert_eq!(parse_error("2024-01-01T00:00:00.Z"), TimeErrorKind::Expected { what: "a fraction digit", at: 20 });
+        assert_eq!(parse_error("2024-01-01 00:00:00Z"), TimeErrorKind::Expected { what: "'T'", at: 10 });
+        assert_eq!(parse_error("2024-01-01T00:00:00Zjunk"), TimeErrorKind::TrailingInput { at: 20 });
+        assert_eq!(parse_error("2024-01-01T00:00:00+0530"), TimeErrorKind::Expected { what: "':'", at: 22 });
+        assert_eq!(parse_error("24-01-01T00:00:00Z"), TimeErrorKind::Expected { what: "a 4-digit year", at: 2 });
+        for garbage in ["", "not a time", "2024", "2024-01-01", "é", "+2024-01-01T00:00:00Z"] {
+            assert!(Timestamp::parse_rfc3339(garbage).is_err(), "{garbage:?} was accepted");
         }
     }
 
@@ -751,22 +614,14 @@ mod tests {
     fn years_outside_rfc3339_are_displayed_but_not_serialized() {
         let early = Timestamp::from_unix(days_from_civil(-1, 1, 1) * SECS_PER_DAY, 0).unwrap();
         assert_eq!(early.to_string(), "-0001-01-01T00:00:00Z");
-        assert_eq!(
-            early.try_format_rfc3339().unwrap_err().kind(),
-            TimeErrorKind::YearOutOfRange
-        );
+        assert_eq!(early.try_format_rfc3339().unwrap_err().kind(), TimeErrorKind::YearOutOfRange);
         let late = Timestamp::from_unix(days_from_civil(10_000, 1, 1) * SECS_PER_DAY, 0).unwrap();
         assert_eq!(late.to_string(), "10000-01-01T00:00:00Z");
         let err = serde_json::to_string(&late).unwrap_err();
-        assert!(
-            err.to_string().contains("year outside 0000..=9999"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("year outside 0000..=9999"), "{err}");
         // Formatting the extremes must not overflow.
         let _ = Timestamp::from_unix(i64::MIN, 0).unwrap().to_string();
-        let _ = Timestamp::from_unix(i64::MAX, 999_999_999)
-            .unwrap()
-            .to_string();
+        let _ = Timestamp::from_unix(i64::MAX, 999_999_999).unwrap().to_string();
     }
 
     #[test]
@@ -813,11 +668,7 @@ mod tests {
 
     #[test]
     fn serde_json_round_trips_as_an_rfc3339_string() {
-        for text in [
-            "2024-02-07T10:00:00.123456789Z",
-            "0001-01-01T00:00:00Z",
-            "9999-12-31T23:59:59.999999999Z",
-        ] {
+        for text in ["2024-02-07T10:00:00.123456789Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z"] {
             let ts = parse(text);
             let json = serde_json::to_string(&ts).unwrap();
             assert_eq!(json, alloc::format!("\"{text}\""));
@@ -843,22 +694,15 @@ mod tests {
         assert!(err.to_string().contains("do not fit in an i64"), "{err}");
         for other in ["1.5", "true", "null", "[]", "{}"] {
             let err = serde_json::from_str::<Timestamp>(other).unwrap_err();
-            assert!(
-                err.to_string().contains("expected an RFC 3339 timestamp"),
-                "{other}: {err}"
-            );
+            assert!(err.to_string().contains("expected an RFC 3339 timestamp"), "{other}: {err}");
         }
     }
 
     #[test]
     fn every_instant_in_rfc3339_range_round_trips_through_text() {
         // A cheap deterministic sweep (xorshift) instead of a property-testing dependency.
-        let min = Timestamp::parse_rfc3339("0000-01-01T00:00:00Z")
-            .unwrap()
-            .unix_seconds();
-        let max = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z")
-            .unwrap()
-            .unix_seconds();
+        let min = Timestamp::parse_rfc3339("0000-01-01T00:00:00Z").unwrap().unix_seconds();
+        let max = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z").unwrap().unix_seconds();
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..20_000 {
             state ^= state << 13;
@@ -867,10 +711,7 @@ mod tests {
             let secs = min + (state % (max - min + 1) as u64) as i64;
             let nanos = (state >> 20) as u32 % NANOS_PER_SEC;
             let ts = Timestamp::from_unix(secs, nanos).unwrap();
-            assert_eq!(
-                Timestamp::parse_rfc3339(&ts.try_format_rfc3339().unwrap()),
-                Ok(ts)
-            );
+            assert_eq!(Timestamp::parse_rfc3339(&ts.try_format_rfc3339().unwrap()), Ok(ts));
         }
     }
 }

@@ -7,15 +7,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bacalhau_state::bbolt::{
-    detect, looks_like_bbolt, read_compute, read_requester, BacalhauLayout, BoltError, BoltFile,
-    Entry,
+    detect, looks_like_bbolt, read_compute, read_requester, BacalhauLayout, BoltError, BoltFile, Entry,
 };
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/bacalhau-v1.2"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/bacalhau-v1.2");
 
 fn expected() -> Value {
     let text = std::fs::read_to_string(format!("{FIXTURES}/expected.json")).unwrap();
@@ -28,19 +24,11 @@ fn fixture(side: &str) -> PathBuf {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
+    v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
 }
 
 fn string_map(v: &Value) -> BTreeMap<String, Vec<String>> {
-    v.as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), strings(v)))
-        .collect()
+    v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), strings(v))).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -54,22 +42,11 @@ fn both_fixtures_open_and_are_detected_as_compute_and_requester() {
     assert_eq!(c.page_size(), 4096);
     assert_eq!(c.layout().unwrap(), Some(BacalhauLayout::Compute));
     assert_eq!(r.layout().unwrap(), Some(BacalhauLayout::Requester));
-    assert_eq!(
-        detect(fixture("compute")).unwrap(),
-        Some(BacalhauLayout::Compute)
-    );
-    assert_eq!(
-        detect(fixture("requester")).unwrap(),
-        Some(BacalhauLayout::Requester)
-    );
+    assert_eq!(detect(fixture("compute")).unwrap(), Some(BacalhauLayout::Compute));
+    assert_eq!(detect(fixture("requester")).unwrap(), Some(BacalhauLayout::Requester));
     for (file, side) in [(&c, "compute"), (&r, "requester")] {
-        let mut names: Vec<String> = file
-            .root()
-            .entries()
-            .unwrap()
-            .iter()
-            .map(|e| String::from_utf8(e.key().to_vec()).unwrap())
-            .collect();
+        let mut names: Vec<String> =
+            file.root().entries().unwrap().iter().map(|e| String::from_utf8(e.key().to_vec()).unwrap()).collect();
         let mut want = strings(&e[side]["root_buckets"]);
         names.sort();
         want.sort();
@@ -81,10 +58,7 @@ fn both_fixtures_open_and_are_detected_as_compute_and_requester() {
 fn the_compute_fixture_matches_every_count_in_the_manifest() {
     let e = &expected()["compute"];
     let d = read_compute(&BoltFile::open(fixture("compute")).unwrap()).unwrap();
-    assert_eq!(
-        d.executions.len() as u64,
-        e["execution_count"].as_u64().unwrap()
-    );
+    assert_eq!(d.executions.len() as u64, e["execution_count"].as_u64().unwrap());
     let hist: usize = d.history.values().map(Vec::len).sum();
     assert_eq!(hist as u64, e["history_entry_count"].as_u64().unwrap());
     assert_eq!(d.live_ids, strings(&e["live_execution_ids"]));
@@ -94,27 +68,14 @@ fn the_compute_fixture_matches_every_count_in_the_manifest() {
     sorted.sort();
     assert_eq!(ids, sorted, "executions come back in byte order");
 
-    let names = [
-        "Undefined",
-        "Created",
-        "BidAccepted",
-        "Running",
-        "Publishing",
-        "Completed",
-        "Failed",
-        "Cancelled",
-    ];
+    let names = ["Undefined", "Created", "BidAccepted", "Running", "Publishing", "Completed", "Failed", "Cancelled"];
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for (_, v) in &d.executions {
         let code = v["State"].as_u64().unwrap() as usize;
         *counts.entry(names[code].to_string()).or_default() += 1;
     }
-    let want: BTreeMap<String, u64> = e["state_counts"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
-        .collect();
+    let want: BTreeMap<String, u64> =
+        e["state_counts"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
     assert_eq!(counts, want);
 }
 
@@ -135,10 +96,7 @@ fn compute_records_and_histories_match_the_manifest_field_by_field() {
         assert_eq!(v["Version"], x["version"], "{id}");
         assert_eq!(v["CreateTime"], x["create_time"], "{id}");
         assert_eq!(v["UpdateTime"], x["update_time"], "{id}");
-        assert_eq!(
-            d.live_ids.iter().any(|l| l == id),
-            x["in_live_index"].as_bool().unwrap()
-        );
+        assert_eq!(d.live_ids.iter().any(|l| l == id), x["in_live_index"].as_bool().unwrap());
         let h = &d.history[id];
         assert_eq!(h.len() as u64, x["history_len"].as_u64().unwrap(), "{id}");
         for (got, want) in h.iter().zip(x["history"].as_array().unwrap()) {
@@ -156,16 +114,11 @@ fn the_requester_fixture_matches_every_count_in_the_manifest() {
     let d = read_requester(&BoltFile::open(fixture("requester")).unwrap()).unwrap();
     let n = |k: &str| e[k].as_u64().unwrap() as usize;
     assert_eq!(d.jobs.len(), n("job_count"));
-    let sum = |f: &dyn Fn(&bacalhau_state::bbolt::JobDump) -> usize| -> usize {
-        d.jobs.iter().map(f).sum()
-    };
+    let sum = |f: &dyn Fn(&bacalhau_state::bbolt::JobDump) -> usize| -> usize { d.jobs.iter().map(f).sum() };
     assert_eq!(sum(&|j| j.executions.len()), n("execution_count"));
     assert_eq!(sum(&|j| j.evaluations.len()), n("evaluation_count"));
     assert_eq!(sum(&|j| j.job_history.len()), n("job_history_entry_count"));
-    assert_eq!(
-        sum(&|j| j.execution_history.len()),
-        n("execution_history_entry_count")
-    );
+    assert_eq!(sum(&|j| j.execution_history.len()), n("execution_history_entry_count"));
     assert_eq!(d.in_progress, strings(&e["in_progress_job_ids"]));
     assert_eq!(d.namespaces, string_map(&e["namespaces"]));
     assert_eq!(d.tags, string_map(&e["tags"]));
@@ -205,15 +158,9 @@ fn requester_jobs_executions_evaluations_and_histories_match_the_manifest_field_
         assert_eq!(s["CreateTime"], x["create_time"], "{id}");
         assert_eq!(s["ModifyTime"], x["modify_time"], "{id}");
         assert_eq!(s["Labels"], x["labels"], "{id}");
-        assert_eq!(
-            d.in_progress.contains(id),
-            x["in_progress"].as_bool().unwrap()
-        );
+        assert_eq!(d.in_progress.contains(id), x["in_progress"].as_bool().unwrap());
 
-        assert_eq!(
-            j.job_history.len() as u64,
-            x["history_len"].as_u64().unwrap()
-        );
+        assert_eq!(j.job_history.len() as u64, x["history_len"].as_u64().unwrap());
         for (got, want) in j.job_history.iter().zip(x["history"].as_array().unwrap()) {
             assert_eq!(got["JobState"]["Previous"], want["previous"], "{id}");
             assert_eq!(got["JobState"]["New"], want["new"], "{id}");
@@ -244,21 +191,10 @@ fn requester_jobs_executions_evaluations_and_histories_match_the_manifest_field_
             assert_eq!(got["Revision"], want["revision"], "{id}");
             assert_eq!(got["CreateTime"], want["create_time"], "{id}");
             assert_eq!(got["ModifyTime"], want["modify_time"], "{id}");
-            assert_eq!(
-                got.get("Job").is_some_and(|j| !j.is_null()),
-                want["embedded_job"].as_bool().unwrap(),
-                "{id}"
-            );
+            assert_eq!(got.get("Job").is_some_and(|j| !j.is_null()), want["embedded_job"].as_bool().unwrap(), "{id}");
         }
-        assert_eq!(
-            j.execution_history.len() as u64,
-            x["execution_history_len"].as_u64().unwrap()
-        );
-        for (got, want) in j
-            .execution_history
-            .iter()
-            .zip(x["execution_history"].as_array().unwrap())
-        {
+        assert_eq!(j.execution_history.len() as u64, x["execution_history_len"].as_u64().unwrap());
+        for (got, want) in j.execution_history.iter().zip(x["execution_history"].as_array().unwrap()) {
             assert_eq!(got["ExecutionID"], want["execution_id"], "{id}");
             assert_eq!(got["NewRevision"], want["revision"], "{id}");
         }
@@ -299,10 +235,7 @@ impl Rng {
 fn an_empty_file_is_not_bbolt() {
     let err = BoltFile::from_bytes("/mem/empty.db", Vec::new()).unwrap_err();
     assert_eq!(err.code(), "NotBbolt");
-    assert_eq!(
-        err.to_string(),
-        "not a bbolt file: /mem/empty.db: empty file"
-    );
+    assert_eq!(err.to_string(), "not a bbolt file: /mem/empty.db: empty file");
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("empty.db");
     std::fs::write(&p, b"").unwrap();
@@ -324,11 +257,7 @@ fn a_missing_file_is_an_io_error_and_is_not_created() {
 fn a_text_file_is_not_bbolt() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("config.yaml");
-    std::fs::write(
-        &p,
-        "node:\n  compute:\n    executionstore:\n      Type: BoltDB\n".repeat(200),
-    )
-    .unwrap();
+    std::fs::write(&p, "node:\n  compute:\n    executionstore:\n      Type: BoltDB\n".repeat(200)).unwrap();
     let err = detect(&p).unwrap_err();
     assert_eq!(err.code(), "NotBbolt", "{err}");
     assert!(err.to_string().starts_with("not a bbolt file: "), "{err}");
@@ -369,10 +298,7 @@ fn the_fixtures_look_like_bbolt_from_their_first_bytes() {
 
 #[test]
 fn one_hundred_random_files_are_rejected_without_panicking() {
-    let seed = std::env::var("BBOLT_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_b017_u64);
+    let seed = std::env::var("BBOLT_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_b017_u64);
     println!("random-file seed: {seed} (set BBOLT_FUZZ_SEED to replay)");
     let mut rng = Rng(seed | 1);
     let head = std::fs::read(fixture("compute")).unwrap()[..8192].to_vec();
@@ -396,26 +322,8 @@ fn one_hundred_random_files_are_rejected_without_panicking() {
 fn truncated_fixtures_fail_cleanly() {
     for side in ["compute", "requester"] {
         let bytes = std::fs::read(fixture(side)).unwrap();
-        let used = BoltFile::from_bytes("x", bytes.clone())
-            .unwrap()
-            .high_water() as usize
-            * 4096;
-        for len in [
-            0,
-            1,
-            15,
-            16,
-            20,
-            79,
-            80,
-            4095,
-            4096,
-            8191,
-            8192,
-            8193,
-            used / 2,
-            used - 1,
-        ] {
+        let used = BoltFile::from_bytes("x", bytes.clone()).unwrap().high_water() as usize * 4096;
+        for len in [0, 1, 15, 16, 20, 79, 80, 4095, 4096, 8191, 8192, 8193, used / 2, used - 1] {
             let err = BoltFile::from_bytes("/mem/cut.db", bytes[..len].to_vec()).unwrap_err();
             let want = match len {
                 0 | 1 | 15 | 16 => "NotBbolt",
@@ -424,10 +332,7 @@ fn truncated_fixtures_fail_cleanly() {
             assert_eq!(err.code(), want, "{side} cut at {len}: {err}");
         }
         let err = BoltFile::from_bytes("/mem/cut.db", bytes[..4096].to_vec()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "truncated bbolt file /mem/cut.db: 4096 bytes, need at least 8192"
-        );
+        assert_eq!(err.to_string(), "truncated bbolt file /mem/cut.db: 4096 bytes, need at least 8192");
         // Cut after the last used page: nothing is lost.
         assert_eq!(read_all(bytes[..used].to_vec()), Ok(true));
     }
@@ -437,10 +342,7 @@ fn truncated_fixtures_fail_cleanly() {
 fn fixtures_with_single_bytes_flipped_give_ok_or_err_never_a_panic() {
     for (side, stride) in [("compute", 61), ("requester", 997)] {
         let bytes = std::fs::read(fixture(side)).unwrap();
-        let used = BoltFile::from_bytes("x", bytes.clone())
-            .unwrap()
-            .high_water() as usize
-            * 4096;
+        let used = BoltFile::from_bytes("x", bytes.clone()).unwrap().high_water() as usize * 4096;
         let mut offsets: Vec<usize> = (0..96).chain(4096..4192).collect();
         offsets.extend((8192..used).step_by(stride));
         let (mut dumped, mut dump_err, mut open_err) = (0, 0, 0);
@@ -501,10 +403,7 @@ fn val(s: &'static str) -> Node {
 }
 
 fn bkt(entries: Vec<(&str, Node)>) -> Node {
-    let mut v: Vec<(String, Node)> = entries
-        .into_iter()
-        .map(|(k, n)| (k.to_string(), n))
-        .collect();
+    let mut v: Vec<(String, Node)> = entries.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     Node::Bkt(v)
 }
@@ -573,10 +472,7 @@ fn compute_file(history: Node) -> Vec<u8> {
     bolt_file(bkt(vec![
         ("execution", bkt(vec![("e-1", val(r#"{"State":3}"#))])),
         ("execution-history", bkt(vec![("e-1", history)])),
-        (
-            "execution-index",
-            bkt(vec![("j-1", bkt(vec![("e-1", val(""))]))]),
-        ),
+        ("execution-index", bkt(vec![("j-1", bkt(vec![("e-1", val(""))]))])),
         ("execution-live-index", bkt(vec![("e-1", val(""))])),
     ]))
 }
@@ -584,32 +480,19 @@ fn compute_file(history: Node) -> Vec<u8> {
 #[test]
 fn compute_history_comes_back_in_numeric_order_past_entry_999() {
     let keys: Vec<String> = (1..=1001).map(|i| format!("{i:03}")).collect();
-    let vals: Vec<&'static str> = (1..=1001)
-        .map(|i| &*Box::leak(format!("{{\"NewVersion\":{i}}}").into_boxed_str()))
-        .collect();
-    let entries = keys
-        .iter()
-        .zip(&vals)
-        .map(|(k, v)| (k.as_str(), val(v)))
-        .collect();
+    let vals: Vec<&'static str> =
+        (1..=1001).map(|i| &*Box::leak(format!("{{\"NewVersion\":{i}}}").into_boxed_str())).collect();
+    let entries = keys.iter().zip(&vals).map(|(k, v)| (k.as_str(), val(v))).collect();
     let file = BoltFile::from_bytes("/mem/c.db", compute_file(bkt(entries))).unwrap();
     assert_eq!(file.layout().unwrap(), Some(BacalhauLayout::Compute));
     // bbolt's own order puts "1000" between "100" and "101".
     let raw = file.root().bucket(b"execution-history").unwrap().unwrap();
     let raw = raw.bucket(b"e-1").unwrap().unwrap();
     assert_eq!(raw.sequence(), 1001);
-    let order: Vec<Vec<u8>> = raw
-        .entries()
-        .unwrap()
-        .iter()
-        .map(|e| e.key().to_vec())
-        .collect();
+    let order: Vec<Vec<u8>> = raw.entries().unwrap().iter().map(|e| e.key().to_vec()).collect();
     assert_eq!(order[100], b"1000".to_vec());
     let d = read_compute(&file).unwrap();
-    let revs: Vec<u64> = d.history["e-1"]
-        .iter()
-        .map(|v| v["NewVersion"].as_u64().unwrap())
-        .collect();
+    let revs: Vec<u64> = d.history["e-1"].iter().map(|v| v["NewVersion"].as_u64().unwrap()).collect();
     assert_eq!(revs, (1..=1001).collect::<Vec<u64>>());
     assert_eq!(d.job_index["j-1"], vec!["e-1".to_string()]);
     assert_eq!(d.live_ids, vec!["e-1".to_string()]);
@@ -620,13 +503,8 @@ fn invalid_json_names_the_bucket_path_and_key() {
     let data = compute_file(bkt(vec![("001", val("{not json"))]));
     let err = read_compute(&BoltFile::from_bytes("/mem/c.db", data).unwrap()).unwrap_err();
     assert_eq!(err.code(), "InvalidJson");
-    let BoltError::InvalidJson { bucket, key, .. } = &err else {
-        panic!("{err}")
-    };
-    assert_eq!(
-        (bucket.as_str(), key.as_str()),
-        ("execution-history/e-1", "001")
-    );
+    let BoltError::InvalidJson { bucket, key, .. } = &err else { panic!("{err}") };
+    assert_eq!((bucket.as_str(), key.as_str()), ("execution-history/e-1", "001"));
     assert!(err.to_string().contains("/mem/c.db"), "{err}");
 }
 
@@ -645,29 +523,17 @@ fn a_bbolt_file_with_other_buckets_has_no_bacalhau_layout() {
     let err = read_compute(&file).unwrap_err();
     assert_eq!(err.code(), "UnexpectedLayout");
     assert!(err.to_string().contains("\"execution\""), "{err}");
-    assert_eq!(
-        read_requester(&file).unwrap_err().code(),
-        "UnexpectedLayout"
-    );
+    assert_eq!(read_requester(&file).unwrap_err().code(), "UnexpectedLayout");
 }
 
 #[test]
 fn job_ids_containing_slashes_are_rejoined_from_nested_buckets() {
     let job = |id: &'static str, extra: Vec<(&'static str, Node)>| {
         let mut v = vec![
-            (
-                "spec",
-                val(Box::leak(format!("{{\"ID\":\"{id}\"}}").into_boxed_str())),
-            ),
+            ("spec", val(Box::leak(format!("{{\"ID\":\"{id}\"}}").into_boxed_str()))),
             ("executions", bkt(vec![("e-1", val("{}"))])),
             ("evaluations", bkt(vec![])),
-            (
-                "job_history",
-                bkt(vec![
-                    ("0000000000000002", val("2")),
-                    ("0000000000000001", val("1")),
-                ]),
-            ),
+            ("job_history", bkt(vec![("0000000000000002", val("2")), ("0000000000000001", val("1"))])),
             ("execution_history", bkt(vec![])),
         ];
         v.extend(extra);
@@ -678,29 +544,14 @@ fn job_ids_containing_slashes_are_rejoined_from_nested_buckets() {
             "jobs",
             bkt(vec![
                 ("x", job("x", vec![("y", job("x/y", vec![]))])),
-                (
-                    "p",
-                    bkt(vec![("q", job("p/q", vec![])), ("gone", bkt(vec![]))]),
-                ),
+                ("p", bkt(vec![("q", job("p/q", vec![])), ("gone", bkt(vec![]))])),
                 ("x-1", job("x-1", vec![])),
             ]),
         ),
-        (
-            "idx_tags",
-            bkt(vec![("a", bkt(vec![("b", bkt(vec![("x/y", val(""))]))]))]),
-        ),
+        ("idx_tags", bkt(vec![("a", bkt(vec![("b", bkt(vec![("x/y", val(""))]))]))])),
         ("idx_inprogress", bkt(vec![("p/q", val(""))])),
-        (
-            "idx_namespaces",
-            bkt(vec![(
-                "default",
-                bkt(vec![("x", val("")), ("x-1", val(""))]),
-            )]),
-        ),
-        (
-            "idx_executions",
-            bkt(vec![("e-1", bkt(vec![("x", val(""))]))]),
-        ),
+        ("idx_namespaces", bkt(vec![("default", bkt(vec![("x", val("")), ("x-1", val(""))]))])),
+        ("idx_executions", bkt(vec![("e-1", bkt(vec![("x", val(""))]))])),
         ("idx_evaluations", bkt(vec![])),
     ]));
     let file = BoltFile::from_bytes("/mem/r.db", data).unwrap();
@@ -728,18 +579,13 @@ fn bucket_lookups_agree_with_iteration_and_skip_the_other_kind() {
     let entries = jobs.entries().unwrap();
     assert_eq!(entries.len(), 40);
     for e in &entries {
-        let Entry::Bucket { key, bucket } = e else {
-            panic!()
-        };
+        let Entry::Bucket { key, bucket } = e else { panic!() };
         let found = jobs.bucket(key).unwrap().unwrap();
         assert_eq!(found.path(), bucket.path());
         assert!(jobs.get(key).unwrap().is_none(), "get() skips buckets");
         let spec = found.get(b"spec").unwrap().unwrap();
         assert!(spec.starts_with(b"{"));
-        assert!(
-            found.bucket(b"spec").unwrap().is_none(),
-            "bucket() skips values"
-        );
+        assert!(found.bucket(b"spec").unwrap().is_none(), "bucket() skips values");
         assert!(found.get(b"nope").unwrap().is_none());
     }
     assert!(jobs.bucket(b"\xff\xff").unwrap().is_none());

@@ -11,9 +11,8 @@ mod with_the_durable_store {
     use std::path::{Path, PathBuf};
 
     use bacalhau_state::config::{
-        ensure_supported, prepare_store_dir, resolve, resolve_repo, resolve_store,
-        validate_node_id, validate_store_path, ConfigError, ConfigInputs, Env, Source, StoreConfig,
-        StoreRole, StoreType,
+        ensure_supported, prepare_store_dir, resolve, resolve_repo, resolve_store, validate_node_id,
+        validate_store_path, ConfigError, ConfigInputs, Env, Source, StoreConfig, StoreRole, StoreType,
     };
     use tempfile::TempDir;
 
@@ -46,10 +45,7 @@ mod with_the_durable_store {
             self.home().join(".bacalhau")
         }
 
-        fn resolve(
-            &self,
-            inputs: &ConfigInputs,
-        ) -> Result<bacalhau_state::config::NodeStoreConfig, ConfigError> {
+        fn resolve(&self, inputs: &ConfigInputs) -> Result<bacalhau_state::config::NodeStoreConfig, ConfigError> {
             resolve(inputs, &self.env, NODE)
         }
 
@@ -104,30 +100,21 @@ mod with_the_durable_store {
             assert_eq!(store.store_type, StoreType::InMemory, "{role}");
             assert_eq!(store.type_source, Source::Flag(role.type_flag()));
             let other = fx.store(&with_type_flag(role, "inmemory"), other_role(role));
-            assert_eq!(
-                other.store_type,
-                StoreType::Durable,
-                "flags must not leak across roles"
-            );
+            assert_eq!(other.store_type, StoreType::Durable, "flags must not leak across roles");
         }
     }
 
     #[test]
     fn store_type_is_read_from_each_roles_environment_variable() {
-        for (role, var) in [
-            (StoreRole::Compute, "BACALHAU_COMPUTE_STORE_TYPE"),
-            (StoreRole::Requester, "BACALHAU_JOB_STORE_TYPE"),
-        ] {
+        for (role, var) in
+            [(StoreRole::Compute, "BACALHAU_COMPUTE_STORE_TYPE"), (StoreRole::Requester, "BACALHAU_JOB_STORE_TYPE")]
+        {
             let fx = Fixture::new().with(var, "inmemory");
             let store = fx.store(&ConfigInputs::default(), role);
             assert_eq!(store.store_type, StoreType::InMemory, "{role}");
             assert_eq!(store.type_source, Source::Env(var));
             let other = fx.store(&ConfigInputs::default(), other_role(role));
-            assert_eq!(
-                other.store_type,
-                StoreType::Durable,
-                "variables must not leak across roles"
-            );
+            assert_eq!(other.store_type, StoreType::Durable, "variables must not leak across roles");
         }
     }
 
@@ -138,18 +125,8 @@ mod with_the_durable_store {
         assert_eq!(cfg.repo, fx.default_repo());
         assert_eq!(cfg.repo_source, Source::Default);
         assert_eq!(cfg.node_id, NODE);
-        assert_eq!(
-            cfg.compute.path,
-            fx.home()
-                .join(".bacalhau")
-                .join(format!("{NODE}-compute/executions.db"))
-        );
-        assert_eq!(
-            cfg.requester.path,
-            fx.home()
-                .join(".bacalhau")
-                .join(format!("{NODE}-requester/jobs.db"))
-        );
+        assert_eq!(cfg.compute.path, fx.home().join(".bacalhau").join(format!("{NODE}-compute/executions.db")));
+        assert_eq!(cfg.requester.path, fx.home().join(".bacalhau").join(format!("{NODE}-requester/jobs.db")));
         assert_eq!(cfg.compute.path_source, Source::Default);
         assert_eq!(cfg.requester.path_source, Source::Default);
     }
@@ -167,10 +144,9 @@ mod with_the_durable_store {
 
     #[test]
     fn store_path_is_read_from_each_roles_environment_variable() {
-        for (role, var) in [
-            (StoreRole::Compute, "BACALHAU_COMPUTE_STORE_PATH"),
-            (StoreRole::Requester, "BACALHAU_JOB_STORE_PATH"),
-        ] {
+        for (role, var) in
+            [(StoreRole::Compute, "BACALHAU_COMPUTE_STORE_PATH"), (StoreRole::Requester, "BACALHAU_JOB_STORE_PATH")]
+        {
             let fx = Fixture::new();
             let wanted = fx.home().join("from-env.db");
             let fx = fx.with(var, wanted.to_str().unwrap());
@@ -178,10 +154,7 @@ mod with_the_durable_store {
             assert_eq!(store.path, wanted, "{role}");
             assert_eq!(store.path_source, Source::Env(var));
             let other = fx.store(&ConfigInputs::default(), other_role(role));
-            assert_eq!(
-                other.path,
-                default_path(&fx.default_repo(), other_role(role))
-            );
+            assert_eq!(other.path, default_path(&fx.default_repo(), other_role(role)));
         }
     }
 
@@ -232,39 +205,21 @@ mod with_the_durable_store {
         let flag_repo = fx.home().join("flag-repo");
         let env_repo = fx.home().join("env-repo");
         let fx = fx.with("BACALHAU_DIR", env_repo.to_str().unwrap());
-        let flagged = ConfigInputs {
-            repo: Some(flag_repo.display().to_string()),
-            ..Default::default()
-        };
+        let flagged = ConfigInputs { repo: Some(flag_repo.display().to_string()), ..Default::default() };
 
         assert_eq!(resolve_repo(&flagged, &fx.env).unwrap(), flag_repo);
         let cfg = fx.resolve(&flagged).unwrap();
         assert_eq!(cfg.repo_source, Source::Flag("--repo"));
-        assert_eq!(
-            cfg.compute.path,
-            default_path(&flag_repo, StoreRole::Compute)
-        );
-        assert_eq!(
-            cfg.requester.path,
-            default_path(&flag_repo, StoreRole::Requester)
-        );
+        assert_eq!(cfg.compute.path, default_path(&flag_repo, StoreRole::Compute));
+        assert_eq!(cfg.requester.path, default_path(&flag_repo, StoreRole::Requester));
 
-        assert_eq!(
-            resolve_repo(&ConfigInputs::default(), &fx.env).unwrap(),
-            env_repo
-        );
+        assert_eq!(resolve_repo(&ConfigInputs::default(), &fx.env).unwrap(), env_repo);
         let cfg = fx.resolve(&ConfigInputs::default()).unwrap();
         assert_eq!(cfg.repo_source, Source::Env("BACALHAU_DIR"));
-        assert_eq!(
-            cfg.compute.path,
-            default_path(&env_repo, StoreRole::Compute)
-        );
+        assert_eq!(cfg.compute.path, default_path(&env_repo, StoreRole::Compute));
 
         let fx = Fixture::new();
-        assert_eq!(
-            resolve_repo(&ConfigInputs::default(), &fx.env).unwrap(),
-            fx.default_repo()
-        );
+        assert_eq!(resolve_repo(&ConfigInputs::default(), &fx.env).unwrap(), fx.default_repo());
     }
 
     #[test]
@@ -287,13 +242,10 @@ mod with_the_durable_store {
             for role in StoreRole::ALL {
                 let fx = Fixture::new();
                 let env_path = fx.home().join("env.db");
-                let fx = fx
-                    .with(role.type_env(), "inmemory")
-                    .with(role.path_env(), env_path.to_str().unwrap());
+                let fx = fx.with(role.type_env(), "inmemory").with(role.path_env(), env_path.to_str().unwrap());
                 let mut inputs = with_type_flag(role, blank);
                 let path_flag = with_path_flag(role, blank);
-                inputs.compute_store_path =
-                    inputs.compute_store_path.or(path_flag.compute_store_path);
+                inputs.compute_store_path = inputs.compute_store_path.or(path_flag.compute_store_path);
                 inputs.job_store_path = inputs.job_store_path.or(path_flag.job_store_path);
 
                 let store = fx.store(&inputs, role);
@@ -332,10 +284,7 @@ mod with_the_durable_store {
         let fx = Fixture::new();
         let env_repo = fx.home().join("env-repo");
         let fx = fx.with("BACALHAU_DIR", env_repo.to_str().unwrap());
-        let inputs = ConfigInputs {
-            repo: Some(String::new()),
-            ..Default::default()
-        };
+        let inputs = ConfigInputs { repo: Some(String::new()), ..Default::default() };
         assert_eq!(resolve_repo(&inputs, &fx.env).unwrap(), env_repo);
     }
 
@@ -351,20 +300,11 @@ mod with_the_durable_store {
     #[test]
     fn a_tilde_in_the_repo_flag_or_bacalhau_dir_expands_to_home() {
         let fx = Fixture::new();
-        let inputs = ConfigInputs {
-            repo: Some("~/my-repo".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            resolve_repo(&inputs, &fx.env).unwrap(),
-            fx.home().join("my-repo")
-        );
+        let inputs = ConfigInputs { repo: Some("~/my-repo".into()), ..Default::default() };
+        assert_eq!(resolve_repo(&inputs, &fx.env).unwrap(), fx.home().join("my-repo"));
 
         let fx = Fixture::new().with("BACALHAU_DIR", "~");
-        assert_eq!(
-            resolve_repo(&ConfigInputs::default(), &fx.env).unwrap(),
-            fx.home()
-        );
+        assert_eq!(resolve_repo(&ConfigInputs::default(), &fx.env).unwrap(), fx.home());
     }
 
     #[test]
@@ -397,15 +337,10 @@ mod with_the_durable_store {
 
     #[test]
     fn a_tilde_without_home_is_an_error_naming_the_setting() {
-        let env: BTreeMap<String, String> = [("BACALHAU_DIR".to_string(), "~/repo".to_string())]
-            .into_iter()
-            .collect();
+        let env: BTreeMap<String, String> = [("BACALHAU_DIR".to_string(), "~/repo".to_string())].into_iter().collect();
         let err = resolve_repo(&ConfigInputs::default(), &env).unwrap_err();
         assert_eq!(err.code(), "NoHomeDirectory");
-        assert_eq!(
-            err.to_string(),
-            "cannot expand \"~\" in BACALHAU_DIR: HOME is not set"
-        );
+        assert_eq!(err.to_string(), "cannot expand \"~\" in BACALHAU_DIR: HOME is not set");
     }
 
     #[test]
@@ -424,10 +359,7 @@ mod with_the_durable_store {
     fn an_explicit_repo_needs_no_home() {
         let dir = tempfile::tempdir().unwrap();
         let env = BTreeMap::<String, String>::new();
-        let inputs = ConfigInputs {
-            repo: Some(dir.path().display().to_string()),
-            ..Default::default()
-        };
+        let inputs = ConfigInputs { repo: Some(dir.path().display().to_string()), ..Default::default() };
         let cfg = resolve(&inputs, &env, NODE).unwrap();
         assert_eq!(cfg.repo, dir.path());
     }
@@ -442,10 +374,7 @@ mod with_the_durable_store {
         };
         let cfg = fx.resolve(&inputs).unwrap();
         assert_eq!(cfg.repo, Path::new("relative-repo"));
-        assert_eq!(
-            cfg.compute.path,
-            default_path(Path::new("relative-repo"), StoreRole::Compute)
-        );
+        assert_eq!(cfg.compute.path, default_path(Path::new("relative-repo"), StoreRole::Compute));
         assert_eq!(cfg.requester.path, Path::new("jobs-here.db"));
     }
 
@@ -469,26 +398,14 @@ mod with_the_durable_store {
                 let fx = Fixture::new().with(role.type_env(), value);
                 assert_eq!(fx.store(&ConfigInputs::default(), role).store_type, wanted);
                 let fx = Fixture::new();
-                assert_eq!(
-                    fx.store(&with_type_flag(role, value), role).store_type,
-                    wanted
-                );
+                assert_eq!(fx.store(&with_type_flag(role, value), role).store_type, wanted);
             }
         }
     }
 
     #[test]
     fn only_the_three_documented_spellings_are_store_types() {
-        for value in [
-            "bolt-db",
-            "bolt",
-            "memory",
-            "in-memory",
-            "sqlite",
-            "unknownstorage",
-            "0",
-            "1",
-        ] {
+        for value in ["bolt-db", "bolt", "memory", "in-memory", "sqlite", "unknownstorage", "0", "1"] {
             assert_eq!(StoreType::parse(value), None, "{value:?}");
         }
         assert_eq!(StoreType::ACCEPTED, ["boltdb", "redb", "inmemory"]);
@@ -501,10 +418,7 @@ mod with_the_durable_store {
         assert_eq!(StoreType::Durable.to_string(), "boltdb");
         assert_eq!(StoreType::InMemory.to_string(), "inmemory");
         assert_eq!(StoreType::default(), StoreType::Durable);
-        assert_eq!(
-            StoreType::parse(StoreType::Durable.as_str()),
-            Some(StoreType::Durable)
-        );
+        assert_eq!(StoreType::parse(StoreType::Durable.as_str()), Some(StoreType::Durable));
     }
 
     #[test]
@@ -514,10 +428,7 @@ mod with_the_durable_store {
         assert_eq!(c.path_env(), "BACALHAU_COMPUTE_STORE_PATH");
         assert_eq!(c.type_flag(), "--compute-execution-store-type");
         assert_eq!(c.path_flag(), "--compute-execution-store-path");
-        assert_eq!(
-            (c.dir_suffix(), c.file_name()),
-            ("-compute", "executions.db")
-        );
+        assert_eq!((c.dir_suffix(), c.file_name()), ("-compute", "executions.db"));
         let r = StoreRole::Requester;
         assert_eq!(r.type_env(), "BACALHAU_JOB_STORE_TYPE");
         assert_eq!(r.path_env(), "BACALHAU_JOB_STORE_PATH");
@@ -540,22 +451,15 @@ mod with_the_durable_store {
     #[test]
     fn a_bad_type_flag_is_an_error_naming_the_flag_value_and_valid_types() {
         let fx = Fixture::new();
-        let err = fx
-            .resolve(&with_type_flag(StoreRole::Compute, "sqlite"))
-            .unwrap_err();
+        let err = fx.resolve(&with_type_flag(StoreRole::Compute, "sqlite")).unwrap_err();
         assert_eq!(err.code(), "InvalidStoreType");
         assert_eq!(
             err.to_string(),
             "invalid store type \"sqlite\" in --compute-execution-store-type: valid types are \
          \"boltdb\" (alias \"redb\") and \"inmemory\""
         );
-        let err = fx
-            .resolve(&with_type_flag(StoreRole::Requester, "sqlite"))
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("in --requester-job-store-type:"),
-            "{err}"
-        );
+        let err = fx.resolve(&with_type_flag(StoreRole::Requester, "sqlite")).unwrap_err();
+        assert!(err.to_string().contains("in --requester-job-store-type:"), "{err}");
     }
 
     #[test]
@@ -577,20 +481,13 @@ mod with_the_durable_store {
         }
         let fx = Fixture::new().with("BACALHAU_COMPUTE_STORE_TYPE", "BoltDBX");
         let err = fx.resolve(&ConfigInputs::default()).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("\"BoltDBX\" in BACALHAU_COMPUTE_STORE_TYPE"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("\"BoltDBX\" in BACALHAU_COMPUTE_STORE_TYPE"), "{err}");
     }
 
     #[test]
     fn a_valid_type_flag_overrides_a_bad_variable() {
         let fx = Fixture::new().with("BACALHAU_COMPUTE_STORE_TYPE", "sqlite");
-        let store = fx.store(
-            &with_type_flag(StoreRole::Compute, "inmemory"),
-            StoreRole::Compute,
-        );
+        let store = fx.store(&with_type_flag(StoreRole::Compute, "inmemory"), StoreRole::Compute);
         assert_eq!(store.store_type, StoreType::InMemory);
     }
 
@@ -600,9 +497,7 @@ mod with_the_durable_store {
         for role in StoreRole::ALL {
             let dir = fx.home().join("a-directory");
             std::fs::create_dir_all(&dir).unwrap();
-            let err = fx
-                .resolve(&with_path_flag(role, dir.to_str().unwrap()))
-                .unwrap_err();
+            let err = fx.resolve(&with_path_flag(role, dir.to_str().unwrap())).unwrap_err();
             assert_eq!(err.code(), "PathIsDirectory");
             let msg = err.to_string();
             assert!(msg.contains(dir.to_str().unwrap()), "{msg}");
@@ -610,10 +505,7 @@ mod with_the_durable_store {
             assert!(msg.contains("is a directory"), "{msg}");
         }
         let dir = fx.home().join("a-directory");
-        assert_eq!(
-            validate_store_path(&dir).unwrap_err().code(),
-            "PathIsDirectory"
-        );
+        assert_eq!(validate_store_path(&dir).unwrap_err().code(), "PathIsDirectory");
     }
 
     #[test]
@@ -627,13 +519,7 @@ mod with_the_durable_store {
             assert_eq!(err.code(), "ParentNotDirectory");
             let msg = err.to_string();
             assert!(msg.contains(path.to_str().unwrap()), "{msg}");
-            assert!(
-                msg.contains(&format!(
-                    "{:?} exists and is not a directory",
-                    file.display().to_string()
-                )),
-                "{msg}"
-            );
+            assert!(msg.contains(&format!("{:?} exists and is not a directory", file.display().to_string())), "{msg}");
             assert!(msg.contains("BACALHAU_JOB_STORE_PATH"), "{msg}");
             match validate_store_path(&path).unwrap_err() {
                 ConfigError::ParentNotDirectory { parent, .. } => assert_eq!(parent, file),
@@ -684,18 +570,13 @@ mod with_the_durable_store {
         let fx = Fixture::new();
         let err = resolve(&ConfigInputs::default(), &fx.env, "").unwrap_err();
         assert_eq!(err.code(), "InvalidNodeId");
-        assert_eq!(
-            err.to_string(),
-            "invalid node ID \"\": it must not be empty"
-        );
+        assert_eq!(err.to_string(), "invalid node ID \"\": it must not be empty");
     }
 
     #[test]
     fn a_node_id_with_a_separator_whitespace_or_nul_is_an_error_naming_it() {
         let fx = Fixture::new();
-        for bad in [
-            "a/b", "../x", "a\\b", "a b", " a", "a\tb", "a\0b", "a\u{7}b",
-        ] {
+        for bad in ["a/b", "../x", "a\\b", "a b", " a", "a\tb", "a\0b", "a\u{7}b"] {
             let err = resolve(&ConfigInputs::default(), &fx.env, bad).unwrap_err();
             assert_eq!(err.code(), "InvalidNodeId", "{bad:?}");
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
@@ -713,10 +594,7 @@ mod with_the_durable_store {
             job_store_path: Some(fx.home().join("j.db").display().to_string()),
             ..Default::default()
         };
-        assert_eq!(
-            resolve(&inputs, &fx.env, "a/b").unwrap_err().code(),
-            "InvalidNodeId"
-        );
+        assert_eq!(resolve(&inputs, &fx.env, "a/b").unwrap_err().code(), "InvalidNodeId");
     }
 
     #[test]
@@ -732,26 +610,9 @@ mod with_the_durable_store {
     fn resolving_one_store_ignores_the_other_stores_bad_settings() {
         let fx = Fixture::new().with("BACALHAU_JOB_STORE_TYPE", "sqlite");
         let repo = resolve_repo(&ConfigInputs::default(), &fx.env).unwrap();
-        let store = resolve_store(
-            &ConfigInputs::default(),
-            &fx.env,
-            &repo,
-            NODE,
-            StoreRole::Compute,
-        )
-        .unwrap();
-        assert_eq!(
-            store.path,
-            default_path(&fx.default_repo(), StoreRole::Compute)
-        );
-        assert!(resolve_store(
-            &ConfigInputs::default(),
-            &fx.env,
-            &repo,
-            NODE,
-            StoreRole::Requester
-        )
-        .is_err());
+        let store = resolve_store(&ConfigInputs::default(), &fx.env, &repo, NODE, StoreRole::Compute).unwrap();
+        assert_eq!(store.path, default_path(&fx.default_repo(), StoreRole::Compute));
+        assert!(resolve_store(&ConfigInputs::default(), &fx.env, &repo, NODE, StoreRole::Requester).is_err());
     }
 
     #[test]
@@ -840,10 +701,7 @@ mod with_the_durable_store {
         let fx = Fixture::new();
         let file = fx.home().join("f");
         std::fs::write(&file, b"").unwrap();
-        assert_eq!(
-            validate_store_path(&file.join("x.db")).unwrap_err().code(),
-            "ParentNotDirectory"
-        );
+        assert_eq!(validate_store_path(&file.join("x.db")).unwrap_err().code(), "ParentNotDirectory");
     }
 }
 
@@ -855,32 +713,21 @@ mod without_the_durable_store {
     use bacalhau_state::config::{ensure_supported, resolve, ConfigInputs, Source, StoreType};
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn the_durable_store_is_refused_rather_than_replaced_by_memory() {
         let err = ensure_supported(StoreType::Durable).unwrap_err();
         assert_eq!(err.code(), "DurableUnavailable");
-        assert!(
-            err.to_string().contains("only \"inmemory\" is available"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("only \"inmemory\" is available"), "{err}");
         ensure_supported(StoreType::InMemory).unwrap();
         assert!(!bacalhau_state::config::durable_available());
     }
 
     #[test]
     fn resolving_the_default_type_is_refused_naming_the_default() {
-        let err = resolve(
-            &ConfigInputs::default(),
-            &env(&[("HOME", "/nonexistent")]),
-            "n",
-        )
-        .unwrap_err();
+        let err = resolve(&ConfigInputs::default(), &env(&[("HOME", "/nonexistent")]), "n").unwrap_err();
         assert_eq!(err.code(), "DurableUnavailable");
         assert!(err.to_string().contains("(the default)"), "{err}");
     }
@@ -893,31 +740,16 @@ mod without_the_durable_store {
             ("BACALHAU_JOB_STORE_TYPE", "boltdb"),
         ]);
         let err = resolve(&ConfigInputs::default(), &e, "n").unwrap_err();
-        assert!(
-            err.to_string().contains("(from BACALHAU_JOB_STORE_TYPE)"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("(from BACALHAU_JOB_STORE_TYPE)"), "{err}");
     }
 
     #[test]
     fn in_memory_stores_resolve_with_their_sources() {
-        let e = env(&[
-            ("HOME", "/nonexistent"),
-            ("BACALHAU_JOB_STORE_TYPE", " InMemory "),
-        ]);
-        let inputs = ConfigInputs {
-            compute_store_type: Some("inmemory".into()),
-            ..Default::default()
-        };
+        let e = env(&[("HOME", "/nonexistent"), ("BACALHAU_JOB_STORE_TYPE", " InMemory ")]);
+        let inputs = ConfigInputs { compute_store_type: Some("inmemory".into()), ..Default::default() };
         let cfg = resolve(&inputs, &e, "n").unwrap();
         assert_eq!(cfg.compute.store_type, StoreType::InMemory);
-        assert_eq!(
-            cfg.compute.type_source,
-            Source::Flag("--compute-execution-store-type")
-        );
-        assert_eq!(
-            cfg.requester.type_source,
-            Source::Env("BACALHAU_JOB_STORE_TYPE")
-        );
+        assert_eq!(cfg.compute.type_source, Source::Flag("--compute-execution-store-type"));
+        assert_eq!(cfg.requester.type_source, Source::Env("BACALHAU_JOB_STORE_TYPE"));
     }
 }

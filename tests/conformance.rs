@@ -86,7 +86,11 @@ mod redb_backend {
             self.fresh();
             builder.jobs(self.open(StoreKind::Requester))
         }
-        fn reopen_compute(&mut self, old: ExecutionStore<RedbBackend>, builder: StoreBuilder) -> ExecutionStore<RedbBackend> {
+        fn reopen_compute(
+            &mut self,
+            old: ExecutionStore<RedbBackend>,
+            builder: StoreBuilder,
+        ) -> ExecutionStore<RedbBackend> {
             old.close().expect("close");
             drop(old);
             builder.compute(self.open(StoreKind::Compute))

@@ -9,7 +9,13 @@ use bacalhau_state::time::Timestamp;
 use bacalhau_state::{ExecutionStore, JobStore, UpdateExecutionStateRequest};
 
 fn job(id: &str) -> Job {
-    Job { id: id.into(), name: "n".into(), job_type: "batch".into(), tasks: vec![Task::new("t", "docker")], ..Default::default() }
+    Job {
+        id: id.into(),
+        name: "n".into(),
+        job_type: "batch".into(),
+        tasks: vec![Task::new("t", "docker")],
+        ..Default::default()
+    }
 }
 
 fn text(n: usize) -> String {
@@ -75,11 +81,18 @@ fn a_100_mb_job_spec_is_refused_by_both_stores_after_bounded_work() {
 fn comments_and_messages_are_bounded_and_a_refused_update_changes_nothing() {
     let s = JobStore::in_memory();
     s.create_job(job("j")).unwrap();
-    let err = s.update_job_state(UpdateJobStateRequest::new("j", JobStateType::Running).with_comment(text(MAX_MESSAGE + 1))).unwrap_err();
+    let err = s
+        .update_job_state(UpdateJobStateRequest::new("j", JobStateType::Running).with_comment(text(MAX_MESSAGE + 1)))
+        .unwrap_err();
     assert_eq!(err.code(), "InvalidArgument");
     assert_eq!(s.get_job("j").unwrap().revision, 1);
-    s.create_execution(Execution { id: "e".into(), job_id: "j".into(), compute_state: State::new(ExecutionStateType::New), ..Default::default() })
-        .unwrap();
+    s.create_execution(Execution {
+        id: "e".into(),
+        job_id: "j".into(),
+        compute_state: State::new(ExecutionStateType::New),
+        ..Default::default()
+    })
+    .unwrap();
     let patch = ExecutionPatch::compute(ExecutionStateType::AskForBid).with_compute_message(text(MAX_MESSAGE + 1));
     let err = s.update_execution(UpdateExecutionRequest::new("e", patch)).unwrap_err();
     assert_eq!(err.code(), "Validation");

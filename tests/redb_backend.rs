@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use bacalhau_state::error::StorageError;
 use bacalhau_state::kv::memory::MemoryBackend;
 use bacalhau_state::kv::redb::{OpenError, RedbBackend, RedbOptions};
-use bacalhau_state::kv::{
-    Backend, Direction, Durability, KeyRange, ReadTxn, StoreKind, Table, WriteTxn,
-};
+use bacalhau_state::kv::{Backend, Direction, Durability, KeyRange, ReadTxn, StoreKind, Table, WriteTxn};
 
 const T: Table<String> = Table::new(0, "t");
 const U: Table<u64> = Table::new(1, "u");
@@ -23,10 +21,7 @@ const RAW: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("t")
 const RAW_META: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("meta");
 
 fn options(lock_timeout: Duration) -> RedbOptions {
-    RedbOptions {
-        lock_timeout,
-        ..RedbOptions::default()
-    }
+    RedbOptions { lock_timeout, ..RedbOptions::default() }
 }
 
 fn open(path: &Path) -> RedbBackend {
@@ -37,12 +32,7 @@ fn s(v: &str) -> String {
     v.to_string()
 }
 
-fn collect<B: ReadTxn>(
-    txn: &B,
-    start: Bound<&[u8]>,
-    end: Bound<&[u8]>,
-    dir: Direction,
-) -> Vec<String> {
+fn collect<B: ReadTxn>(txn: &B, start: Bound<&[u8]>, end: Bound<&[u8]>, dir: Direction) -> Vec<String> {
     let mut seen = Vec::new();
     txn.scan(T, KeyRange { start, end }, dir, &mut |k, v| {
         assert_eq!(k, v.as_bytes(), "key and value travel together");
@@ -81,10 +71,7 @@ fn backend_contract(b: &impl Backend) {
     assert!(w.delete(U, b"gone").unwrap());
     assert!(!w.delete(U, b"gone").unwrap());
     assert!(!w.delete(U, b"never").unwrap());
-    assert_eq!(
-        collect(&w, Unbounded, Unbounded, Direction::Forward),
-        ["a", "b", "c", "d", "e"]
-    );
+    assert_eq!(collect(&w, Unbounded, Unbounded, Direction::Forward), ["a", "b", "c", "d", "e"]);
     w.commit().unwrap();
 
     // Committed data is visible to a new read transaction.
@@ -108,24 +95,13 @@ fn backend_contract(b: &impl Backend) {
         (Excluded(b_), Excluded(d_), &["c"]),
     ];
     for (start, end, expected) in cases {
-        assert_eq!(
-            collect(&r, start, end, Direction::Forward),
-            expected,
-            "{start:?}..{end:?}"
-        );
+        assert_eq!(collect(&r, start, end, Direction::Forward), expected, "{start:?}..{end:?}");
         let mut reversed: Vec<&str> = expected.to_vec();
         reversed.reverse();
-        assert_eq!(
-            collect(&r, start, end, Direction::Reverse),
-            reversed,
-            "{start:?}..{end:?} reversed"
-        );
+        assert_eq!(collect(&r, start, end, Direction::Reverse), reversed, "{start:?}..{end:?} reversed");
     }
     // Bounds between stored keys.
-    assert_eq!(
-        collect(&r, Included(b"bb"), Excluded(b"dd"), Direction::Forward),
-        ["c", "d"]
-    );
+    assert_eq!(collect(&r, Included(b"bb"), Excluded(b"dd"), Direction::Forward), ["c", "d"]);
 
     // Inverted and empty ranges are empty, never a panic.
     let x = &b"x"[..];
@@ -139,22 +115,13 @@ fn backend_contract(b: &impl Backend) {
         (Included(x), Unbounded),
     ] {
         for dir in [Direction::Forward, Direction::Reverse] {
-            assert!(
-                collect(&r, start, end, dir).is_empty(),
-                "{start:?}..{end:?}"
-            );
+            assert!(collect(&r, start, end, dir).is_empty(), "{start:?}..{end:?}");
         }
     }
-    assert_eq!(
-        collect(&r, Included(b_), Included(b_), Direction::Forward),
-        ["b"]
-    );
+    assert_eq!(collect(&r, Included(b_), Included(b_), Direction::Forward), ["b"]);
 
     // Early stop, both directions, values and keys.
-    for (dir, expected) in [
-        (Direction::Forward, ["a", "b"]),
-        (Direction::Reverse, ["e", "d"]),
-    ] {
+    for (dir, expected) in [(Direction::Forward, ["a", "b"]), (Direction::Reverse, ["e", "d"])] {
         let mut seen = Vec::new();
         r.scan(T, KeyRange::ALL, dir, &mut |_, v| {
             seen.push(v);
@@ -172,11 +139,7 @@ fn backend_contract(b: &impl Backend) {
     }
 
     // A visitor's error stops the scan and is returned as is.
-    let err = r
-        .scan(T, KeyRange::ALL, Direction::Forward, &mut |_, _| {
-            Err(StorageError::Reentrant)
-        })
-        .unwrap_err();
+    let err = r.scan(T, KeyRange::ALL, Direction::Forward, &mut |_, _| Err(StorageError::Reentrant)).unwrap_err();
     assert_eq!(err, StorageError::Reentrant);
 
     // A visitor may read other tables of the same transaction.
@@ -240,10 +203,7 @@ fn the_redb_backend_meets_the_backend_contract() {
 #[test]
 fn the_redb_backend_with_shared_readers_meets_the_backend_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = RedbOptions {
-        shared_readers: true,
-        ..RedbOptions::default()
-    };
+    let opts = RedbOptions { shared_readers: true, ..RedbOptions::default() };
     let b = RedbBackend::open(&dir.path().join("store.redb"), StoreKind::Compute, &opts).unwrap();
     backend_contract(&b);
 }
@@ -264,10 +224,7 @@ fn a_read_transaction_keeps_its_snapshot_while_others_commit() {
     w.put(T, b"b", s("b")).unwrap();
     w.put(U, b"n", 1).unwrap();
     // Uncommitted changes are invisible to readers.
-    assert_eq!(
-        b.begin_read().unwrap().get(T, b"a").unwrap(),
-        Some(s("old"))
-    );
+    assert_eq!(b.begin_read().unwrap().get(T, b"a").unwrap(), Some(s("old")));
     w.commit().unwrap();
 
     assert_eq!(before.get(T, b"a").unwrap(), Some(s("old")));
@@ -294,11 +251,7 @@ fn data_survives_closing_and_reopening() {
     let b = open(&path);
     let r = b.begin_read().unwrap();
     assert_eq!(r.get(T, b"a").unwrap(), Some(s("1")));
-    assert_eq!(
-        r.get(T, b"b").unwrap(),
-        Some(s("2")),
-        "a clean close persists non-durable commits"
-    );
+    assert_eq!(r.get(T, b"b").unwrap(), Some(s("2")), "a clean close persists non-durable commits");
 }
 
 #[test]
@@ -311,21 +264,13 @@ fn close_releases_the_file_and_later_transactions_fail() {
     w.commit().unwrap();
     b.close().unwrap();
     b.close().unwrap();
-    let closed = StorageError::Backend {
-        detail: "store is closed".into(),
-    };
+    let closed = StorageError::Backend { detail: "store is closed".into() };
     assert_eq!(b.begin_read().err(), Some(closed.clone()));
-    assert_eq!(
-        b.begin_write(Durability::Immediate).err(),
-        Some(closed.clone())
-    );
+    assert_eq!(b.begin_write(Durability::Immediate).err(), Some(closed.clone()));
     assert_eq!(b.check_integrity().err(), Some(closed));
 
     let again = RedbBackend::open(&path, StoreKind::Compute, &options(Duration::ZERO)).unwrap();
-    assert_eq!(
-        again.begin_read().unwrap().get(T, b"a").unwrap(),
-        Some(s("1"))
-    );
+    assert_eq!(again.begin_read().unwrap().get(T, b"a").unwrap(), Some(s("1")));
 }
 
 #[test]
@@ -337,32 +282,21 @@ fn new_stores_record_their_metadata() {
     let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
     let meta = txn.open_table(RAW_META).unwrap();
     let get = |k: &str| {
-        let v = redb::ReadableTable::get(&meta, k.as_bytes())
-            .unwrap()
-            .unwrap();
+        let v = redb::ReadableTable::get(&meta, k.as_bytes()).unwrap().unwrap();
         String::from_utf8(v.value().to_vec()).unwrap()
     };
     assert_eq!(get("schema_version"), "1");
     assert_eq!(get("store_kind"), "compute");
-    assert_eq!(
-        get("created_by"),
-        format!("bacalhau-state {}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(get("created_by"), format!("bacalhau-state {}", env!("CARGO_PKG_VERSION")));
     // No stray temporary files beside the store.
-    let names: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, ["store.redb"]);
 }
 
 fn set_meta(path: &Path, key: &str, value: &str) {
     let db = redb::Database::open(path).unwrap();
     let txn = db.begin_write().unwrap();
-    txn.open_table(RAW_META)
-        .unwrap()
-        .insert(key.as_bytes(), value.as_bytes())
-        .unwrap();
+    txn.open_table(RAW_META).unwrap().insert(key.as_bytes(), value.as_bytes()).unwrap();
     txn.commit().unwrap();
 }
 
@@ -374,17 +308,7 @@ fn a_store_of_a_newer_schema_is_refused() {
     set_meta(&path, "schema_version", "2");
     let before = fs::read(&path).unwrap();
     let err = RedbBackend::open(&path, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            OpenError::NewerSchema {
-                found: 2,
-                supported: 1,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, OpenError::NewerSchema { found: 2, supported: 1, .. }), "{err:?}");
     assert_eq!(err.code(), "NewerSchema");
     assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
     assert!(fs::read(&path).unwrap() == before, "the file is unchanged");
@@ -398,18 +322,14 @@ fn a_store_of_the_other_kind_is_refused() {
     let before = fs::read(&path).unwrap();
     let err = RedbBackend::open(&path, StoreKind::Requester, &RedbOptions::default()).unwrap_err();
     match &err {
-        OpenError::WrongKind {
-            expected, found, ..
-        } => {
+        OpenError::WrongKind { expected, found, .. } => {
             assert_eq!(*expected, StoreKind::Requester);
             assert_eq!(found, "compute");
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(err.code(), "WrongKind");
-    assert!(err
-        .to_string()
-        .contains("is a compute store, not a requester store"));
+    assert!(err.to_string().contains("is a compute store, not a requester store"));
     assert!(fs::read(&path).unwrap() == before, "the file is unchanged");
     open(&path);
 }
@@ -447,10 +367,7 @@ fn foreign_files_are_refused_and_left_unchanged() {
         p
     };
     assert_refused_untouched(&file("empty", b""), "an empty file");
-    assert_refused_untouched(
-        &file("notes.txt", b"# not a database\nkey = value\n"),
-        "a text file",
-    );
+    assert_refused_untouched(&file("notes.txt", b"# not a database\nkey = value\n"), "a text file");
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let random: Vec<u8> = (0..10_000)
         .map(|_| {
@@ -460,10 +377,7 @@ fn foreign_files_are_refused_and_left_unchanged() {
             state as u8
         })
         .collect();
-    assert_refused_untouched(
-        &file("random", &random),
-        "a file of unknown format (not a redb database)",
-    );
+    assert_refused_untouched(&file("random", &random), "a file of unknown format (not a redb database)");
     // bbolt page 0: 16-byte page header (id, flags = meta, count, overflow), then the meta struct
     // starting with the magic and version 2.
     let mut bolt = vec![0u8; 8192];
@@ -477,12 +391,8 @@ fn foreign_files_are_refused_and_left_unchanged() {
 #[test]
 fn a_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let err =
-        RedbBackend::open(dir.path(), StoreKind::Compute, &RedbOptions::default()).unwrap_err();
-    assert!(
-        matches!(&err, OpenError::NotAStore { found, .. } if found == "a directory"),
-        "{err:?}"
-    );
+    let err = RedbBackend::open(dir.path(), StoreKind::Compute, &RedbOptions::default()).unwrap_err();
+    assert!(matches!(&err, OpenError::NotAStore { found, .. } if found == "a directory"), "{err:?}");
     assert!(fs::read_dir(dir.path()).unwrap().next().is_none());
 }
 
@@ -493,10 +403,7 @@ fn a_redb_database_without_store_metadata_is_refused_and_left_unchanged() {
     {
         let db = redb::Database::create(&path).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(RAW)
-            .unwrap()
-            .insert(&b"k"[..], &b"v"[..])
-            .unwrap();
+        txn.open_table(RAW).unwrap().insert(&b"k"[..], &b"v"[..]).unwrap();
         txn.commit().unwrap();
     }
     assert_refused_untouched(&path, "a redb database without bacalhau-state metadata");
@@ -506,8 +413,7 @@ fn a_redb_database_without_store_metadata_is_refused_and_left_unchanged() {
 fn reading_a_missing_store_read_only_fails_without_creating_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing.redb");
-    let err = RedbBackend::open_read_only(&path, StoreKind::Compute, &RedbOptions::default())
-        .unwrap_err();
+    let err = RedbBackend::open_read_only(&path, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
     assert_eq!(err.code(), "Io", "{err:?}");
     assert!(!path.exists());
 }
@@ -534,10 +440,7 @@ fn a_second_open_in_the_same_process_fails_with_in_use_after_the_timeout() {
     let start = Instant::now();
     let err = RedbBackend::open(&path, StoreKind::Compute, &options(timeout)).unwrap_err();
     let elapsed = start.elapsed();
-    assert!(
-        matches!(&err, OpenError::InUse { path: p } if *p == path),
-        "{err:?}"
-    );
+    assert!(matches!(&err, OpenError::InUse { path: p } if *p == path), "{err:?}");
     assert_eq!(err.code(), "InUse");
     assert!(elapsed >= timeout, "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
@@ -553,10 +456,7 @@ fn a_second_open_in_the_same_process_fails_with_in_use_after_the_timeout() {
     w.commit().unwrap();
     first.close().unwrap();
     let second = open(&path);
-    assert_eq!(
-        second.begin_read().unwrap().get(T, b"a").unwrap(),
-        Some(s("1"))
-    );
+    assert_eq!(second.begin_read().unwrap().get(T, b"a").unwrap(), Some(s("1")));
 }
 
 #[test]
@@ -587,10 +487,7 @@ fn child_process_holding_a_store() {
         return;
     };
     let (mode, path) = spec.split_once(':').unwrap();
-    let opts = RedbOptions {
-        shared_readers: mode == "shared",
-        ..RedbOptions::default()
-    };
+    let opts = RedbOptions { shared_readers: mode == "shared", ..RedbOptions::default() };
     let b = RedbBackend::open(Path::new(path), StoreKind::Compute, &opts).unwrap();
     let mut w = b.begin_write(Durability::Immediate).unwrap();
     w.put(T, b"child", s("1")).unwrap();
@@ -624,11 +521,7 @@ impl ChildStore {
             .unwrap();
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut store = ChildStore {
-            child,
-            stdin,
-            stdout,
-        };
+        let mut store = ChildStore { child, stdin, stdout };
         store.wait_for("READY");
         store
     }
@@ -637,10 +530,7 @@ impl ChildStore {
         let mut line = String::new();
         loop {
             line.clear();
-            assert!(
-                self.stdout.read_line(&mut line).unwrap() > 0,
-                "child exited before {word}"
-            );
+            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "child exited before {word}");
             if line.trim() == word {
                 return;
             }
@@ -680,22 +570,15 @@ fn a_store_open_in_another_process_is_in_use_until_that_process_exits() {
     let err = RedbBackend::open(&path, StoreKind::Compute, &options(timeout)).unwrap_err();
     let elapsed = start.elapsed();
     assert_eq!(err.code(), "InUse", "{err:?}");
-    assert!(
-        elapsed >= timeout && elapsed < Duration::from_secs(5),
-        "{elapsed:?}"
-    );
+    assert!(elapsed >= timeout && elapsed < Duration::from_secs(5), "{elapsed:?}");
 
     // Without shared readers, even a read-only inspection is refused.
-    let err =
-        RedbBackend::open_read_only(&path, StoreKind::Compute, &options(timeout)).unwrap_err();
+    let err = RedbBackend::open_read_only(&path, StoreKind::Compute, &options(timeout)).unwrap_err();
     assert_eq!(err.code(), "InUse", "{err:?}");
 
     child.stop();
     let b = RedbBackend::open(&path, StoreKind::Compute, &options(Duration::from_secs(5))).unwrap();
-    assert_eq!(
-        b.begin_read().unwrap().get(T, b"child").unwrap(),
-        Some(s("1"))
-    );
+    assert_eq!(b.begin_read().unwrap().get(T, b"child").unwrap(), Some(s("1")));
 }
 
 #[test]
@@ -704,18 +587,13 @@ fn a_read_only_handle_follows_a_writer_in_another_process_that_shares_readers() 
     let path = dir.path().join("store.redb");
     let mut child = ChildStore::start("shared", &path);
 
-    let reader =
-        RedbBackend::open_read_only(&path, StoreKind::Compute, &options(Duration::ZERO)).unwrap();
+    let reader = RedbBackend::open_read_only(&path, StoreKind::Compute, &options(Duration::ZERO)).unwrap();
     assert!(reader.is_read_only());
     let snapshot = reader.begin_read().unwrap();
     assert_eq!(snapshot.get(T, b"child").unwrap(), Some(s("1")));
 
     child.write("2");
-    assert_eq!(
-        snapshot.get(T, b"child").unwrap(),
-        Some(s("1")),
-        "an open read transaction keeps its snapshot"
-    );
+    assert_eq!(snapshot.get(T, b"child").unwrap(), Some(s("1")), "an open read transaction keeps its snapshot");
     assert_eq!(
         reader.begin_read().unwrap().get(T, b"child").unwrap(),
         Some(s("2")),
@@ -725,17 +603,14 @@ fn a_read_only_handle_follows_a_writer_in_another_process_that_shares_readers() 
 
     assert_eq!(
         reader.begin_write(Durability::Immediate).err(),
-        Some(StorageError::Backend {
-            detail: "store is open read-only".into()
-        })
+        Some(StorageError::Backend { detail: "store is open read-only".into() })
     );
     assert!(reader.check_integrity().is_err());
     // Writers still exclude each other.
     let err = RedbBackend::open(&path, StoreKind::Compute, &options(Duration::ZERO)).unwrap_err();
     assert_eq!(err.code(), "InUse");
     // The metadata is checked on read-only opens too.
-    let err = RedbBackend::open_read_only(&path, StoreKind::Requester, &options(Duration::ZERO))
-        .unwrap_err();
+    let err = RedbBackend::open_read_only(&path, StoreKind::Requester, &options(Duration::ZERO)).unwrap_err();
     assert_eq!(err.code(), "WrongKind");
 
     reader.close().unwrap();
@@ -746,19 +621,13 @@ fn a_read_only_handle_follows_a_writer_in_another_process_that_shares_readers() 
 fn a_read_only_handle_in_this_process_shares_a_store_opened_with_shared_readers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.redb");
-    let opts = RedbOptions {
-        shared_readers: true,
-        ..options(Duration::ZERO)
-    };
+    let opts = RedbOptions { shared_readers: true, ..options(Duration::ZERO) };
     let writer = RedbBackend::open(&path, StoreKind::Compute, &opts).unwrap();
     let reader = RedbBackend::open_read_only(&path, StoreKind::Compute, &opts).unwrap();
     let mut w = writer.begin_write(Durability::None).unwrap();
     w.put(T, b"a", s("1")).unwrap();
     w.commit().unwrap();
-    assert_eq!(
-        reader.begin_read().unwrap().get(T, b"a").unwrap(),
-        Some(s("1"))
-    );
+    assert_eq!(reader.begin_read().unwrap().get(T, b"a").unwrap(), Some(s("1")));
 }
 
 #[test]
@@ -766,8 +635,7 @@ fn a_read_only_handle_keeps_an_exclusive_writer_out() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.redb");
     open(&path).close().unwrap();
-    let reader =
-        RedbBackend::open_read_only(&path, StoreKind::Compute, &options(Duration::ZERO)).unwrap();
+    let reader = RedbBackend::open_read_only(&path, StoreKind::Compute, &options(Duration::ZERO)).unwrap();
     let err = RedbBackend::open(&path, StoreKind::Compute, &options(Duration::ZERO)).unwrap_err();
     assert_eq!(err.code(), "InUse");
     reader.close().unwrap();
@@ -810,9 +678,7 @@ fn undecodable_values_are_reported_as_corrupt() {
     assert!(corrupt(b"bad-cbor").starts_with("CBOR decode: "));
     assert_eq!(corrupt(b"bad-format"), "unknown value format 7");
     assert_eq!(corrupt(b"empty"), "empty value (no format byte)");
-    let err = r
-        .scan(T, KeyRange::ALL, Direction::Forward, &mut |_, _| Ok(true))
-        .unwrap_err();
+    let err = r.scan(T, KeyRange::ALL, Direction::Forward, &mut |_, _| Ok(true)).unwrap_err();
     assert_eq!(err.code(), "Corrupt");
     // Key scans never decode values.
     let mut keys = 0;
@@ -859,24 +725,14 @@ fn operator_tools_check_compact_and_measure_the_file() {
 fn open_errors_name_the_path_and_have_stable_codes() {
     let path = PathBuf::from("/some/store.redb");
     let cases = [
+        (OpenError::InUse { path: path.clone() }, "InUse", "store /some/store.redb is in use"),
         (
-            OpenError::InUse { path: path.clone() },
-            "InUse",
-            "store /some/store.redb is in use",
-        ),
-        (
-            OpenError::NotAStore {
-                path: path.clone(),
-                found: "an empty file".into(),
-            },
+            OpenError::NotAStore { path: path.clone(), found: "an empty file".into() },
             "NotAStore",
             "/some/store.redb is not a bacalhau-state store: found an empty file",
         ),
         (
-            OpenError::Storage {
-                path: path.clone(),
-                detail: "boom".into(),
-            },
+            OpenError::Storage { path: path.clone(), detail: "boom".into() },
             "Storage",
             "cannot open store /some/store.redb: boom",
         ),
@@ -886,10 +742,7 @@ fn open_errors_name_the_path_and_have_stable_codes() {
         assert!(err.to_string().starts_with(message), "{err}");
         assert_eq!(err.path(), path);
     }
-    let io = OpenError::Io {
-        path,
-        source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
-    };
+    let io = OpenError::Io { path, source: std::io::Error::from(std::io::ErrorKind::PermissionDenied) };
     assert_eq!(io.code(), "Io");
     assert!(std::error::Error::source(&io).is_some());
 }
@@ -921,21 +774,13 @@ fn cbor<T: serde::Serialize>(buf: &mut Vec<u8>, v: &T) {
 #[ignore = "benchmark"]
 fn benchmark_against_raw_redb() {
     let n = 20_000u64;
-    let record = |i: u64| Record {
-        id: format!("exec-{i:08}"),
-        state: 1,
-        revision: i,
-        payload: "x".repeat(150),
-    };
+    let record = |i: u64| Record { id: format!("exec-{i:08}"), state: 1, revision: i, payload: "x".repeat(150) };
     let dir = tempfile::tempdir().unwrap();
     for round in 0..3 {
         // Ours.
-        let b = RedbBackend::open(
-            &dir.path().join(format!("ours{round}")),
-            StoreKind::Compute,
-            &RedbOptions::default(),
-        )
-        .unwrap();
+        let b =
+            RedbBackend::open(&dir.path().join(format!("ours{round}")), StoreKind::Compute, &RedbOptions::default())
+                .unwrap();
         let start = Instant::now();
         for i in 0..n {
             let mut w = b.begin_write(Durability::None).unwrap();
@@ -973,15 +818,11 @@ fn benchmark_against_raw_redb() {
                 let mut records = w.open_table(RAW_RECORDS).unwrap();
                 let mut index = w.open_table(RAW_INDEX).unwrap();
                 let key = i.to_be_bytes();
-                assert!(redb::ReadableTable::get(&records, &key[..])
-                    .unwrap()
-                    .is_none());
+                assert!(redb::ReadableTable::get(&records, &key[..]).unwrap().is_none());
                 cbor(&mut buf, &record(i));
                 records.insert(&key[..], buf.as_slice()).unwrap();
                 cbor(&mut buf, &i);
-                index
-                    .insert(&(i + n).to_be_bytes()[..], buf.as_slice())
-                    .unwrap();
+                index.insert(&(i + n).to_be_bytes()[..], buf.as_slice()).unwrap();
                 index.remove(&i.to_be_bytes()[..]).unwrap();
             }
             w.commit().unwrap();
@@ -991,16 +832,11 @@ fn benchmark_against_raw_redb() {
         let r = redb::ReadableDatabase::begin_read(&db).unwrap();
         let records = r.open_table(RAW_RECORDS).unwrap();
         for i in 0..n {
-            let v = redb::ReadableTable::get(&records, &i.to_be_bytes()[..])
-                .unwrap()
-                .unwrap();
+            let v = redb::ReadableTable::get(&records, &i.to_be_bytes()[..]).unwrap().unwrap();
             let _: Record = ciborium::from_reader(&v.value()[1..]).unwrap();
         }
         let mut count = 0;
-        for entry in redb::ReadableTable::range::<&[u8]>(&records, ..)
-            .unwrap()
-            .rev()
-        {
+        for entry in redb::ReadableTable::range::<&[u8]>(&records, ..).unwrap().rev() {
             let (_, v) = entry.unwrap();
             let _: Record = ciborium::from_reader(&v.value()[1..]).unwrap();
             count += 1;

@@ -109,16 +109,8 @@ pub fn read_requester(file: &BoltFile) -> Result<RequesterDump, BoltError> {
     for (name, out, paths) in [
         ("idx_namespaces", &mut dump.namespaces, &mut ignore),
         ("idx_tags", &mut dump.tags, &mut dump.tag_bucket_paths),
-        (
-            "idx_executions",
-            &mut dump.execution_jobs,
-            &mut BTreeMap::new(),
-        ),
-        (
-            "idx_evaluations",
-            &mut dump.evaluation_jobs,
-            &mut BTreeMap::new(),
-        ),
+        ("idx_executions", &mut dump.execution_jobs, &mut BTreeMap::new()),
+        ("idx_evaluations", &mut dump.evaluation_jobs, &mut BTreeMap::new()),
     ] {
         let b = w.root_bucket(name)?;
         let mut segs = vec![name.to_string()];
@@ -140,32 +132,20 @@ struct Walk<'f> {
 
 impl<'f> Walk<'f> {
     fn new(file: &'f BoltFile) -> Self {
-        Walk {
-            file,
-            seen: BTreeSet::new(),
-        }
+        Walk { file, seen: BTreeSet::new() }
     }
 
     fn layout(&self, reason: String) -> BoltError {
-        BoltError::UnexpectedLayout {
-            path: self.file.path().to_path_buf(),
-            reason,
-        }
+        BoltError::UnexpectedLayout { path: self.file.path().to_path_buf(), reason }
     }
 
     fn root_bucket(&mut self, name: &str) -> Result<Bucket<'f>, BoltError> {
-        self.file
-            .root()
-            .bucket(name.as_bytes())?
-            .ok_or_else(|| self.layout(format!("missing root bucket {name:?}")))
+        self.file.root().bucket(name.as_bytes())?.ok_or_else(|| self.layout(format!("missing root bucket {name:?}")))
     }
 
     fn entries(&mut self, b: &Bucket<'f>) -> Result<Vec<Entry<'f>>, BoltError> {
         if !self.seen.insert(b.id()) {
-            return Err(self.file.corrupt(format!(
-                "bucket {:?} shares its tree with another bucket",
-                b.path()
-            )));
+            return Err(self.file.corrupt(format!("bucket {:?} shares its tree with another bucket", b.path())));
         }
         b.entries()
     }
@@ -173,19 +153,13 @@ impl<'f> Walk<'f> {
     fn value_only(&self, b: &Bucket<'f>, e: Entry<'f>) -> Result<(&'f [u8], &'f [u8]), BoltError> {
         match e {
             Entry::Value { key, value } => Ok((key, value)),
-            Entry::Bucket { key, .. } => Err(self.layout(format!(
-                "unexpected nested bucket {:?} in bucket {:?}",
-                show_key(key),
-                b.path()
-            ))),
+            Entry::Bucket { key, .. } => {
+                Err(self.layout(format!("unexpected nested bucket {:?} in bucket {:?}", show_key(key), b.path())))
+            }
         }
     }
 
-    fn bucket_only(
-        &self,
-        b: &Bucket<'f>,
-        e: Entry<'f>,
-    ) -> Result<(&'f [u8], Bucket<'f>), BoltError> {
+    fn bucket_only(&self, b: &Bucket<'f>, e: Entry<'f>) -> Result<(&'f [u8], Bucket<'f>), BoltError> {
         match e {
             Entry::Bucket { key, bucket } => Ok((key, bucket)),
             Entry::Value { key, .. } => Err(self.layout(format!(
@@ -233,9 +207,7 @@ impl<'f> Walk<'f> {
             let seq = if key.is_empty() {
                 Some(0)
             } else if key.iter().all(u8::is_ascii_digit) && key.len() <= 20 {
-                std::str::from_utf8(key)
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
+                std::str::from_utf8(key).ok().and_then(|s| s.parse::<u64>().ok())
             } else {
                 None
             }
@@ -251,17 +223,10 @@ impl<'f> Walk<'f> {
         Ok(items.into_iter().map(|(_, _, v)| v).collect())
     }
 
-    fn jobs(
-        &mut self,
-        b: &Bucket<'f>,
-        segs: &mut Vec<String>,
-        out: &mut Vec<JobDump>,
-    ) -> Result<(), BoltError> {
+    fn jobs(&mut self, b: &Bucket<'f>, segs: &mut Vec<String>, out: &mut Vec<JobDump>) -> Result<(), BoltError> {
         let entries = self.entries(b)?;
-        let is_job = !segs.is_empty()
-            && entries
-                .iter()
-                .any(|e| matches!(e, Entry::Value { key, .. } if *key == b"spec"));
+        let is_job =
+            !segs.is_empty() && entries.iter().any(|e| matches!(e, Entry::Value { key, .. } if *key == b"spec"));
         let mut job = is_job.then(|| JobDump {
             id: segs.join("/"),
             spec: Value::Null,
@@ -334,10 +299,7 @@ impl<'f> Walk<'f> {
             }
         }
         if segs.len() == 1 && !ids.is_empty() {
-            return Err(self.layout(format!(
-                "unexpected plain value {:?} at the top of index {:?}",
-                ids[0], segs[0]
-            )));
+            return Err(self.layout(format!("unexpected plain value {:?} at the top of index {:?}", ids[0], segs[0])));
         }
         if segs.len() > 1 && (!ids.is_empty() || subs.is_empty()) {
             let label = segs[1..].join("/");

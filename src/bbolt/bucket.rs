@@ -74,13 +74,7 @@ impl<'a> Entry<'a> {
 
 impl<'a> Bucket<'a> {
     pub(crate) fn root(file: &'a BoltFile, pgid: u64, sequence: u64) -> Bucket<'a> {
-        Bucket {
-            file,
-            root: Root::Page(pgid),
-            sequence,
-            names: Vec::new(),
-            ancestors: Vec::new(),
-        }
+        Bucket { file, root: Root::Page(pgid), sequence, names: Vec::new(), ancestors: Vec::new() }
     }
 
     /// The bucket's sequence counter (bbolt `NextSequence` state), from its header.
@@ -108,17 +102,14 @@ impl<'a> Bucket<'a> {
     }
 
     fn corrupt(&self, what: impl std::fmt::Display) -> BoltError {
-        self.file
-            .corrupt(format!("bucket {:?}: {what}", self.path()))
+        self.file.corrupt(format!("bucket {:?}: {what}", self.path()))
     }
 
     /// The nested bucket `name`, if that key exists and is a bucket (`Ok(None)` when the key is
     /// absent or holds a plain value, as bbolt's `Bucket()` does).
     pub fn bucket(&self, name: &[u8]) -> Result<Option<Bucket<'a>>, BoltError> {
         match self.find(name)? {
-            Some((key, flags, value, offset)) if flags & BUCKET_LEAF != 0 => {
-                self.child(key, value, offset).map(Some)
-            }
+            Some((key, flags, value, offset)) if flags & BUCKET_LEAF != 0 => self.child(key, value, offset).map(Some),
             _ => Ok(None),
         }
     }
@@ -173,9 +164,7 @@ impl<'a> Bucket<'a> {
             return self.leaf_entries(page, out);
         }
         for i in 0..page.count {
-            let e = page
-                .branch(i)
-                .map_err(|p| self.corrupt(format!("page {pgid} element {i}: {p}")))?;
+            let e = page.branch(i).map_err(|p| self.corrupt(format!("page {pgid} element {i}: {p}")))?;
             self.walk(e.child, depth + 1, visited, out)?;
         }
         Ok(())
@@ -183,19 +172,11 @@ impl<'a> Bucket<'a> {
 
     fn leaf_entries(&self, page: PageView<'a>, out: &mut Vec<Entry<'a>>) -> Result<(), BoltError> {
         for i in 0..page.count {
-            let e = page
-                .leaf(i)
-                .map_err(|p| self.corrupt(format!("page at {} element {i}: {p}", page.offset)))?;
+            let e = page.leaf(i).map_err(|p| self.corrupt(format!("page at {} element {i}: {p}", page.offset)))?;
             out.push(if e.flags & BUCKET_LEAF != 0 {
-                Entry::Bucket {
-                    key: e.key,
-                    bucket: self.child(e.key, e.value, e.value_offset)?,
-                }
+                Entry::Bucket { key: e.key, bucket: self.child(e.key, e.value, e.value_offset)? }
             } else {
-                Entry::Value {
-                    key: e.key,
-                    value: e.value,
-                }
+                Entry::Value { key: e.key, value: e.value }
             });
         }
         Ok(())
@@ -213,9 +194,8 @@ impl<'a> Bucket<'a> {
         for _ in 0..=MAX_TREE_DEPTH {
             if page.flags == LEAF {
                 for i in 0..page.count {
-                    let e = page.leaf(i).map_err(|p| {
-                        self.corrupt(format!("page at {} element {i}: {p}", page.offset))
-                    })?;
+                    let e =
+                        page.leaf(i).map_err(|p| self.corrupt(format!("page at {} element {i}: {p}", page.offset)))?;
                     if e.key == key {
                         return Ok(Some((e.key, e.flags, e.value, e.value_offset)));
                     }
@@ -224,9 +204,8 @@ impl<'a> Bucket<'a> {
             }
             let mut child = None;
             for i in 0..page.count {
-                let e = page.branch(i).map_err(|p| {
-                    self.corrupt(format!("page at {} element {i}: {p}", page.offset))
-                })?;
+                let e =
+                    page.branch(i).map_err(|p| self.corrupt(format!("page at {} element {i}: {p}", page.offset)))?;
                 if child.is_none() || e.key <= key {
                     child = Some(e.child);
                 }
@@ -244,19 +223,12 @@ impl<'a> Bucket<'a> {
     }
 
     /// Builds the nested bucket stored under `name` from its value.
-    fn child(
-        &self,
-        name: &'a [u8],
-        value: &'a [u8],
-        offset: usize,
-    ) -> Result<Bucket<'a>, BoltError> {
+    fn child(&self, name: &'a [u8], value: &'a [u8], offset: usize) -> Result<Bucket<'a>, BoltError> {
         let bad = |what: &str| self.corrupt(format!("nested bucket {:?}: {what}", show_key(name)));
         if self.names.len() >= MAX_BUCKET_DEPTH {
             return Err(bad("buckets nested too deep"));
         }
-        let (Some(root), Some(sequence)) =
-            (super::page::u64_at(value, 0), super::page::u64_at(value, 8))
-        else {
+        let (Some(root), Some(sequence)) = (super::page::u64_at(value, 0), super::page::u64_at(value, 8)) else {
             return Err(bad("value shorter than a bucket header"));
         };
         let root = if root == 0 {
@@ -265,10 +237,7 @@ impl<'a> Bucket<'a> {
                 .filter(|_| bytes.len() >= PAGE_HEADER)
                 .ok_or_else(|| bad("inline page shorter than a page header"))?;
             if view.flags != LEAF {
-                return Err(bad(&format!(
-                    "inline page flags 0x{:02x}, expected a leaf",
-                    view.flags
-                )));
+                return Err(bad(&format!("inline page flags 0x{:02x}, expected a leaf", view.flags)));
             }
             Root::Inline(view)
         } else {

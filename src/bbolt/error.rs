@@ -118,11 +118,9 @@ impl fmt::Display for BoltError {
             BoltError::NotBbolt { path, reason } => {
                 write!(f, "not a bbolt file: {}: {reason}", path.display())
             }
-            BoltError::Truncated { path, len, needed } => write!(
-                f,
-                "truncated bbolt file {}: {len} bytes, need at least {needed}",
-                path.display()
-            ),
+            BoltError::Truncated { path, len, needed } => {
+                write!(f, "truncated bbolt file {}: {len} bytes, need at least {needed}", path.display())
+            }
             BoltError::UnsupportedVersion { path, version } => write!(
                 f,
                 "unsupported bbolt file {}: format version {version} (only version 2 is supported)",
@@ -131,31 +129,15 @@ impl fmt::Display for BoltError {
             BoltError::Corrupt { path, reason } => {
                 write!(f, "corrupt bbolt file {}: {reason}", path.display())
             }
-            BoltError::InvalidJson {
-                path,
-                bucket,
-                key,
-                reason,
-            } => write!(
-                f,
-                "invalid JSON in bbolt file {} at bucket {bucket:?} key {key:?}: {reason}",
-                path.display()
-            ),
-            BoltError::InvalidKey {
-                path,
-                bucket,
-                key,
-                reason,
-            } => write!(
-                f,
-                "invalid key in bbolt file {} at bucket {bucket:?}: key {key:?}: {reason}",
-                path.display()
-            ),
-            BoltError::UnexpectedLayout { path, reason } => write!(
-                f,
-                "unexpected bucket layout in bbolt file {}: {reason}",
-                path.display()
-            ),
+            BoltError::InvalidJson { path, bucket, key, reason } => {
+                write!(f, "invalid JSON in bbolt file {} at bucket {bucket:?} key {key:?}: {reason}", path.display())
+            }
+            BoltError::InvalidKey { path, bucket, key, reason } => {
+                write!(f, "invalid key in bbolt file {} at bucket {bucket:?}: key {key:?}: {reason}", path.display())
+            }
+            BoltError::UnexpectedLayout { path, reason } => {
+                write!(f, "unexpected bucket layout in bbolt file {}: {reason}", path.display())
+            }
         }
     }
 }
@@ -182,43 +164,19 @@ mod tests {
         let p = || PathBuf::from("/x/y.db");
         let s = |t: &str| t.to_string();
         vec![
-            BoltError::Io {
-                path: p(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "gone"),
-            },
-            BoltError::NotBbolt {
-                path: p(),
-                reason: s("bad magic 0x00000000 in both meta pages"),
-            },
-            BoltError::Truncated {
-                path: p(),
-                len: 4096,
-                needed: 8192,
-            },
-            BoltError::UnsupportedVersion {
-                path: p(),
-                version: 1,
-            },
-            BoltError::Corrupt {
-                path: p(),
-                reason: s("page 17 out of range (high water 12)"),
-            },
-            BoltError::InvalidJson {
-                path: p(),
-                bucket: s("execution"),
-                key: s("e-1"),
-                reason: s("EOF"),
-            },
+            BoltError::Io { path: p(), source: std::io::Error::new(std::io::ErrorKind::NotFound, "gone") },
+            BoltError::NotBbolt { path: p(), reason: s("bad magic 0x00000000 in both meta pages") },
+            BoltError::Truncated { path: p(), len: 4096, needed: 8192 },
+            BoltError::UnsupportedVersion { path: p(), version: 1 },
+            BoltError::Corrupt { path: p(), reason: s("page 17 out of range (high water 12)") },
+            BoltError::InvalidJson { path: p(), bucket: s("execution"), key: s("e-1"), reason: s("EOF") },
             BoltError::InvalidKey {
                 path: p(),
                 bucket: s("execution-history/e-1"),
                 key: s("x"),
                 reason: s("not decimal"),
             },
-            BoltError::UnexpectedLayout {
-                path: p(),
-                reason: s("missing root bucket \"execution\""),
-            },
+            BoltError::UnexpectedLayout { path: p(), reason: s("missing root bucket \"execution\"") },
         ]
     }
 
@@ -238,18 +196,9 @@ mod tests {
     #[test]
     fn messages_read_as_documented() {
         let all = every_variant();
-        assert_eq!(
-            all[1].to_string(),
-            "not a bbolt file: /x/y.db: bad magic 0x00000000 in both meta pages"
-        );
-        assert_eq!(
-            all[2].to_string(),
-            "truncated bbolt file /x/y.db: 4096 bytes, need at least 8192"
-        );
-        assert_eq!(
-            all[4].to_string(),
-            "corrupt bbolt file /x/y.db: page 17 out of range (high water 12)"
-        );
+        assert_eq!(all[1].to_string(), "not a bbolt file: /x/y.db: bad magic 0x00000000 in both meta pages");
+        assert_eq!(all[2].to_string(), "truncated bbolt file /x/y.db: 4096 bytes, need at least 8192");
+        assert_eq!(all[4].to_string(), "corrupt bbolt file /x/y.db: page 17 out of range (high water 12)");
     }
 
     #[test]

@@ -55,21 +55,11 @@ pub enum BacalhauLayout {
 }
 
 /// Root bucket names of the compute store, sorted.
-pub(crate) const COMPUTE_ROOTS: [&str; 4] = [
-    "execution",
-    "execution-history",
-    "execution-index",
-    "execution-live-index",
-];
+pub(crate) const COMPUTE_ROOTS: [&str; 4] =
+    ["execution", "execution-history", "execution-index", "execution-live-index"];
 /// Root bucket names of the requester store, sorted.
-pub(crate) const REQUESTER_ROOTS: [&str; 6] = [
-    "idx_evaluations",
-    "idx_executions",
-    "idx_inprogress",
-    "idx_namespaces",
-    "idx_tags",
-    "jobs",
-];
+pub(crate) const REQUESTER_ROOTS: [&str; 6] =
+    ["idx_evaluations", "idx_executions", "idx_inprogress", "idx_namespaces", "idx_tags", "jobs"];
 
 /// Whether `first_bytes` (the start of a file, ideally at least 80 bytes) begin like a bbolt file:
 /// the bbolt magic `0xED0CDAED` and version 2 at byte 16 of the first meta page, or, when the first
@@ -88,9 +78,7 @@ pub fn looks_like_bbolt(first_bytes: &[u8]) -> bool {
     }
     let mut size = page::MIN_PAGE_SIZE;
     while size <= page::MAX_PAGE_SIZE {
-        if magic_at(size as usize)
-            && page::u32_at(first_bytes, size as usize + PAGE_HEADER + 8) == Some(size)
-        {
+        if magic_at(size as usize) && page::u32_at(first_bytes, size as usize + PAGE_HEADER + 8) == Some(size) {
             return true;
         }
         size *= 2;
@@ -110,10 +98,7 @@ impl BoltFile {
     /// validates its meta pages and root bucket.
     pub fn open(path: impl AsRef<Path>) -> Result<BoltFile, BoltError> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| BoltError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let data = std::fs::read(path).map_err(|source| BoltError::Io { path: path.to_path_buf(), source })?;
         BoltFile::from_bytes(path, data)
     }
 
@@ -160,9 +145,7 @@ impl BoltFile {
                 Entry::Value { .. } => return Ok(None),
             }
         }
-        let is = |want: &[&str]| {
-            names.len() == want.len() && names.iter().zip(want).all(|(n, w)| *n == w.as_bytes())
-        };
+        let is = |want: &[&str]| names.len() == want.len() && names.iter().zip(want).all(|(n, w)| *n == w.as_bytes());
         Ok(if is(&COMPUTE_ROOTS) {
             Some(BacalhauLayout::Compute)
         } else if is(&REQUESTER_ROOTS) {
@@ -173,10 +156,7 @@ impl BoltFile {
     }
 
     pub(crate) fn corrupt(&self, reason: impl Into<String>) -> BoltError {
-        BoltError::Corrupt {
-            path: self.path.clone(),
-            reason: reason.into(),
-        }
+        BoltError::Corrupt { path: self.path.clone(), reason: reason.into() }
     }
 
     /// The branch or leaf page `pgid`, including its overflow pages, checked against the high
@@ -199,25 +179,16 @@ impl BoltFile {
             return Err(self.corrupt(format!("page {pgid} header says it is page {id}")));
         }
         if head.flags != BRANCH && head.flags != LEAF {
-            return Err(self.corrupt(format!(
-                "page {pgid} has flags 0x{:02x}, expected a branch or leaf page",
-                head.flags
-            )));
+            return Err(
+                self.corrupt(format!("page {pgid} has flags 0x{:02x}, expected a branch or leaf page", head.flags))
+            );
         }
         let overflow = u64::from(page::u32_at(head.bytes, 12).unwrap_or(0));
-        let last = pgid
-            .checked_add(overflow)
-            .filter(|l| *l < hw)
-            .ok_or_else(|| {
-                self.corrupt(format!(
-                    "page {pgid} with {overflow} overflow pages runs past high water {hw}"
-                ))
-            })?;
+        let last = pgid.checked_add(overflow).filter(|l| *l < hw).ok_or_else(|| {
+            self.corrupt(format!("page {pgid} with {overflow} overflow pages runs past high water {hw}"))
+        })?;
         let end = ((last + 1) * ps) as usize;
-        Ok(PageView {
-            bytes: &self.data[start..end],
-            ..head
-        })
+        Ok(PageView { bytes: &self.data[start..end], ..head })
     }
 
     /// Checks the chosen meta page against the file: high water within the file, root and
@@ -228,31 +199,21 @@ impl BoltFile {
         let needed = m.high_water.checked_mul(u64::from(m.page_size));
         match needed {
             Some(n) if n <= len => {}
-            Some(n) => {
-                return Err(BoltError::Truncated {
-                    path: self.path.clone(),
-                    len,
-                    needed: n,
-                })
-            }
-            None => {
-                return Err(self.corrupt(format!("high water page id {} overflows", m.high_water)))
-            }
+            Some(n) => return Err(BoltError::Truncated { path: self.path.clone(), len, needed: n }),
+            None => return Err(self.corrupt(format!("high water page id {} overflows", m.high_water))),
         }
         if m.high_water < 3 {
             return Err(self.corrupt(format!("high water page id {} < 3", m.high_water)));
         }
         if m.freelist != NO_FREELIST && !(2..m.high_water).contains(&m.freelist) {
-            return Err(self.corrupt(format!(
-                "freelist page {} out of range (high water {})",
-                m.freelist, m.high_water
-            )));
+            return Err(
+                self.corrupt(format!("freelist page {} out of range (high water {})", m.freelist, m.high_water))
+            );
         }
         self.page(m.root).map_err(|e| match e {
-            BoltError::Corrupt { path, reason } => BoltError::Corrupt {
-                path,
-                reason: format!("root bucket: {reason}"),
-            },
+            BoltError::Corrupt { path, reason } => {
+                BoltError::Corrupt { path, reason: format!("root bucket: {reason}") }
+            }
             other => other,
         })?;
         Ok(())
@@ -262,10 +223,7 @@ impl BoltFile {
 /// Validates both meta pages and returns the valid one with the higher txid.
 fn choose_meta(path: &Path, data: &[u8]) -> Result<Meta, BoltError> {
     let len = data.len() as u64;
-    let not_bbolt = |reason: String| BoltError::NotBbolt {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let not_bbolt = |reason: String| BoltError::NotBbolt { path: path.to_path_buf(), reason };
     if data.is_empty() {
         return Err(not_bbolt("empty file".into()));
     }
@@ -273,16 +231,9 @@ fn choose_meta(path: &Path, data: &[u8]) -> Result<Meta, BoltError> {
     if let Err(MetaProblem::Short) = m0 {
         if page::u32_at(data, PAGE_HEADER) == Some(page::MAGIC) {
             let ps = page::u32_at(data, PAGE_HEADER + 8).unwrap_or(0);
-            let needed = if page::sane_page_size(ps) {
-                2 * u64::from(ps)
-            } else {
-                (PAGE_HEADER + page::META_LEN) as u64
-            };
-            return Err(BoltError::Truncated {
-                path: path.to_path_buf(),
-                len,
-                needed,
-            });
+            let needed =
+                if page::sane_page_size(ps) { 2 * u64::from(ps) } else { (PAGE_HEADER + page::META_LEN) as u64 };
+            return Err(BoltError::Truncated { path: path.to_path_buf(), len, needed });
         }
         return Err(not_bbolt(format!("{len} bytes, too short for a meta page")));
     }
@@ -296,11 +247,7 @@ fn choose_meta(path: &Path, data: &[u8]) -> Result<Meta, BoltError> {
         Ok(m) => {
             let needed = 2 * u64::from(m.page_size);
             if len < needed {
-                return Err(BoltError::Truncated {
-                    path: path.to_path_buf(),
-                    len,
-                    needed,
-                });
+                return Err(BoltError::Truncated { path: path.to_path_buf(), len, needed });
             }
             m1_at(m.page_size)
         }
@@ -330,10 +277,9 @@ fn choose_meta(path: &Path, data: &[u8]) -> Result<Meta, BoltError> {
         (Err(MetaProblem::BadMagic(m)), Err(MetaProblem::BadMagic(_) | MetaProblem::Short)) => {
             Err(not_bbolt(format!("bad magic 0x{m:08x} in both meta pages")))
         }
-        (Err(MetaProblem::BadVersion(v)), Err(_)) => Err(BoltError::UnsupportedVersion {
-            path: path.to_path_buf(),
-            version: v,
-        }),
+        (Err(MetaProblem::BadVersion(v)), Err(_)) => {
+            Err(BoltError::UnsupportedVersion { path: path.to_path_buf(), version: v })
+        }
         (Err(a), Err(b)) => Err(BoltError::Corrupt {
             path: path.to_path_buf(),
             reason: format!("both meta pages invalid: meta 0: {a}; meta 1: {b}"),

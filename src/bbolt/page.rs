@@ -95,10 +95,9 @@ impl core::fmt::Display for MetaProblem {
             MetaProblem::BadMagic(m) => write!(f, "bad magic 0x{m:08x}"),
             MetaProblem::BadVersion(v) => write!(f, "unsupported version {v}"),
             MetaProblem::BadPageSize(p) => write!(f, "bad page size {p}"),
-            MetaProblem::BadChecksum { stored, computed } => write!(
-                f,
-                "checksum mismatch (stored 0x{stored:016x}, computed 0x{computed:016x})"
-            ),
+            MetaProblem::BadChecksum { stored, computed } => {
+                write!(f, "checksum mismatch (stored 0x{stored:016x}, computed 0x{computed:016x})")
+            }
         }
     }
 }
@@ -196,12 +195,7 @@ impl core::fmt::Display for ElementProblem {
 impl<'a> PageView<'a> {
     /// Decodes the header of the page that `bytes` starts with.
     pub fn new(bytes: &'a [u8], offset: usize) -> Option<PageView<'a>> {
-        Some(PageView {
-            bytes,
-            offset,
-            flags: u16_at(bytes, 8)?,
-            count: u16_at(bytes, 10)?,
-        })
+        Some(PageView { bytes, offset, flags: u16_at(bytes, 8)?, count: u16_at(bytes, 10)? })
     }
 
     /// Start of element `i`'s header and the element's raw fields, bounds-checked.
@@ -215,12 +209,8 @@ impl<'a> PageView<'a> {
 
     /// Slices `len` bytes at `start`, or fails if that leaves the page.
     fn slice(&self, start: usize, len: usize) -> Result<&'a [u8], ElementProblem> {
-        let end = start
-            .checked_add(len)
-            .ok_or(ElementProblem::DataOutOfPage)?;
-        self.bytes
-            .get(start..end)
-            .ok_or(ElementProblem::DataOutOfPage)
+        let end = start.checked_add(len).ok_or(ElementProblem::DataOutOfPage)?;
+        self.bytes.get(start..end).ok_or(ElementProblem::DataOutOfPage)
     }
 
     /// Leaf element `i`.
@@ -231,26 +221,17 @@ impl<'a> PageView<'a> {
         }
         let ksize = (sizes & 0xffff_ffff) as usize;
         let vsize = (sizes >> 32) as usize;
-        let kstart = at
-            .checked_add(pos as usize)
-            .ok_or(ElementProblem::DataOutOfPage)?;
+        let kstart = at.checked_add(pos as usize).ok_or(ElementProblem::DataOutOfPage)?;
         let key = self.slice(kstart, ksize)?;
         let vstart = kstart + ksize;
         let value = self.slice(vstart, vsize)?;
-        Ok(LeafElement {
-            flags,
-            key,
-            value,
-            value_offset: self.offset.saturating_add(vstart),
-        })
+        Ok(LeafElement { flags, key, value, value_offset: self.offset.saturating_add(vstart) })
     }
 
     /// Branch element `i`.
     pub fn branch(&self, i: u16) -> Result<BranchElement<'a>, ElementProblem> {
         let (at, pos, ksize, child) = self.element(i)?;
-        let kstart = at
-            .checked_add(pos as usize)
-            .ok_or(ElementProblem::DataOutOfPage)?;
+        let kstart = at.checked_add(pos as usize).ok_or(ElementProblem::DataOutOfPage)?;
         let key = self.slice(kstart, ksize as usize)?;
         Ok(BranchElement { key, child })
     }
@@ -300,10 +281,7 @@ mod tests {
         assert_eq!(parse_meta(&p, 0), Err(MetaProblem::BadVersion(1)));
         let mut p = good.clone();
         p[70] ^= 1;
-        assert!(matches!(
-            parse_meta(&p, 0),
-            Err(MetaProblem::BadChecksum { .. })
-        ));
+        assert!(matches!(parse_meta(&p, 0), Err(MetaProblem::BadChecksum { .. })));
         assert_eq!(parse_meta(&good[..40], 0), Err(MetaProblem::Short));
         assert_eq!(parse_meta(&good, usize::MAX - 3), Err(MetaProblem::Short));
         let p = meta_page(1000, 1);

@@ -238,7 +238,10 @@ impl<B: Backend> ExecutionStore<B> {
         &self.shell.backend
     }
 
-    fn read<R>(&self, f: impl FnOnce(&ComputeTx<'_, B::Read<'_>>) -> Result<R, ComputeError>) -> Result<R, ComputeError> {
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&ComputeTx<'_, B::Read<'_>>) -> Result<R, ComputeError>,
+    ) -> Result<R, ComputeError> {
         if self.shell.is_closed() {
             return Err(ComputeError::Closed);
         }
@@ -252,7 +255,10 @@ impl<B: Backend> ExecutionStore<B> {
     ///
     /// # Errors
     /// `f`'s error, [`ComputeError::Closed`], or a storage error from the commit.
-    pub fn transaction<'a, R, E>(&'a self, f: impl FnOnce(&mut ComputeTx<'a, B::Write<'a>>) -> Result<R, E>) -> Result<R, E>
+    pub fn transaction<'a, R, E>(
+        &'a self,
+        f: impl FnOnce(&mut ComputeTx<'a, B::Write<'a>>) -> Result<R, E>,
+    ) -> Result<R, E>
     where
         E: From<ComputeError>,
     {

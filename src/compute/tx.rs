@@ -60,8 +60,11 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 
     fn load(&self, id: &str) -> Result<LocalExecutionState, ComputeError> {
         self.txn.get(EXECUTIONS, KeyBuf::new().str(id).as_bytes())?.ok_or_else(|| {
-            StorageError::Corrupt { table: EXECUTIONS.name(), detail: alloc::format!("index entry for missing execution {id}") }
-                .into()
+            StorageError::Corrupt {
+                table: EXECUTIONS.name(),
+                detail: alloc::format!("index entry for missing execution {id}"),
+            }
+            .into()
         })
     }
 
@@ -95,7 +98,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 
     /// See [`ExecutionStore::get_active_execution`](super::ExecutionStore::get_active_execution).
     pub fn get_active_execution(&self, job_id: &str) -> Result<Option<LocalExecutionState>, ComputeError> {
-        Ok(self.get_executions(job_id)?.into_iter().filter(|e| e.state.is_active()).last())
+        Ok(self.get_executions(job_id)?.into_iter().rev().find(|e| e.state.is_active()))
     }
 
     /// See [`ExecutionStore::get_execution_history`](super::ExecutionStore::get_execution_history).
@@ -171,7 +174,9 @@ pub(crate) fn paged<T: ReadTxn, V: crate::kv::Value, E: From<StorageError> + Fro
         None => None,
     };
     let range = match &after {
-        Some(k) => KeyRange { start: core::ops::Bound::Excluded(k.as_slice()), end: KeyRange::prefix(prefix, &upper).end },
+        Some(k) => {
+            KeyRange { start: core::ops::Bound::Excluded(k.as_slice()), end: KeyRange::prefix(prefix, &upper).end }
+        }
         None => KeyRange::prefix(prefix, &upper),
     };
     let limit = req.limit as usize;
@@ -261,7 +266,10 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
     }
 
     /// See [`ExecutionStore::update_execution_state`](super::ExecutionStore::update_execution_state).
-    pub fn update_execution_state(&mut self, req: UpdateExecutionStateRequest) -> Result<LocalExecutionState, ComputeError> {
+    pub fn update_execution_state(
+        &mut self,
+        req: UpdateExecutionStateRequest,
+    ) -> Result<LocalExecutionState, ComputeError> {
         self.guarded(|tx| {
             let (id, current) = tx.resolve(&req.execution_id)?;
             let now = tx.clock.now();

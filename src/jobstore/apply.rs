@@ -162,7 +162,17 @@ pub fn apply_execution_update(
     macro_rules! set {
         ($($field:ident),*) => { $( if let Some(v) = &p.$field { next.$field = v.clone(); } )* };
     }
-    set!(node_id, eval_id, name, allocated_resources, published_result, run_output, previous_execution, next_execution, followup_eval_id);
+    set!(
+        node_id,
+        eval_id,
+        name,
+        allocated_resources,
+        published_result,
+        run_output,
+        previous_execution,
+        next_execution,
+        followup_eval_id
+    );
     next.revision = current.revision + 1;
     next.modify_time = now.saturating_unix_nanos();
     let mut problems = alloc::vec::Vec::new();

@@ -92,7 +92,8 @@ impl<T: ReadTxn> JobTx<'_, T> {
     /// Recomputes every index and count from the records and compares.
     pub fn check(&self) -> Result<CheckReport, JobStoreError> {
         let mut report = CheckReport::default();
-        let mut expected: BTreeMap<u16, BTreeSet<Vec<u8>>> = INDEXES.iter().map(|t| (t.id(), BTreeSet::new())).collect();
+        let mut expected: BTreeMap<u16, BTreeSet<Vec<u8>>> =
+            INDEXES.iter().map(|t| (t.id(), BTreeSet::new())).collect();
         let mut add = |entries: Vec<Entry>| {
             for (t, k) in entries {
                 expected.entry(t.id()).or_default().insert(k);

@@ -17,11 +17,11 @@ mod requests;
 mod tx;
 
 pub use apply::{apply_evaluation_update, apply_execution_update, apply_job_update};
+pub use maintenance::JobSnapshot;
 pub use requests::{
     ExecutionPatch, GetExecutionsOptions, JobHistoryQuery, JobQuery, JobSortBy, UpdateEvaluationRequest,
     UpdateExecutionRequest, UpdateJobStateRequest,
 };
-pub use maintenance::JobSnapshot;
 pub use tx::JobTx;
 
 use alloc::boxed::Box;

@@ -62,18 +62,21 @@ impl<T: ReadTxn> JobTx<'_, T> {
         let scope = SCOPE_JOBS + (q.sort_by as u8) * 2 + u8::from(q.reverse);
 
         let ns = q.namespace.as_str();
-        let (table, prefix, strings, ints): (Option<Table<()>>, Vec<u8>, usize, usize) = match (ns.is_empty(), q.sort_by) {
-            (true, JobSortBy::Id) => (None, Vec::new(), 0, 0),
-            (true, JobSortBy::CreatedAt) => (Some(JOBS_BY_CREATED), Vec::new(), 0, 1),
-            (true, JobSortBy::ModifiedAt) => (Some(JOBS_BY_MODIFIED), Vec::new(), 0, 1),
-            (false, JobSortBy::Id) => (Some(JOBS_BY_NS), KeyBuf::new().str(ns).into_vec(), 1, 0),
-            (false, JobSortBy::CreatedAt) => (Some(JOBS_BY_NS_CREATED), KeyBuf::new().str(ns).into_vec(), 1, 1),
-            (false, JobSortBy::ModifiedAt) => (Some(JOBS_BY_NS_MODIFIED), KeyBuf::new().str(ns).into_vec(), 1, 1),
-        };
+        let (table, prefix, strings, ints): (Option<Table<()>>, Vec<u8>, usize, usize) =
+            match (ns.is_empty(), q.sort_by) {
+                (true, JobSortBy::Id) => (None, Vec::new(), 0, 0),
+                (true, JobSortBy::CreatedAt) => (Some(JOBS_BY_CREATED), Vec::new(), 0, 1),
+                (true, JobSortBy::ModifiedAt) => (Some(JOBS_BY_MODIFIED), Vec::new(), 0, 1),
+                (false, JobSortBy::Id) => (Some(JOBS_BY_NS), KeyBuf::new().str(ns).into_vec(), 1, 0),
+                (false, JobSortBy::CreatedAt) => (Some(JOBS_BY_NS_CREATED), KeyBuf::new().str(ns).into_vec(), 1, 1),
+                (false, JobSortBy::ModifiedAt) => (Some(JOBS_BY_NS_MODIFIED), KeyBuf::new().str(ns).into_vec(), 1, 1),
+            };
         let upper = prefix_upper_bound(&prefix);
         let whole = KeyRange::prefix(&prefix, &upper);
         let after = match &q.next_token {
-            Some(t) => Some(page::decode(t, scope, fingerprint).map_err(|reason| JobStoreError::InvalidToken { reason })?),
+            Some(t) => {
+                Some(page::decode(t, scope, fingerprint).map_err(|reason| JobStoreError::InvalidToken { reason })?)
+            }
             None => None,
         };
         let dir = if q.reverse { Direction::Reverse } else { Direction::Forward };
@@ -87,7 +90,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
             let has = |tags: &[String]| job.labels.keys().any(|k| tags.binary_search(&k.to_lowercase()).is_ok());
             (include.is_empty() || has(&include))
                 && (exclude.is_empty() || !has(&exclude))
-                && q.selector.as_ref().map_or(true, |s| s.matches(&job.labels))
+                && q.selector.as_ref().is_none_or(|s| s.matches(&job.labels))
         };
         let limit = q.limit as usize;
         // A token already encodes the position, so the offset applies to the first page only.
@@ -140,18 +143,15 @@ impl<T: ReadTxn> JobTx<'_, T> {
         let (id, _) = self.resolve_job(job_id)?;
         let flags = [u8::from(q.exclude_job_level), u8::from(q.exclude_execution_level)];
         let since = q.since.to_be_bytes();
-        let fingerprint = page::fingerprint(&[
-            id.as_bytes(),
-            &flags,
-            &since,
-            q.execution_id.as_bytes(),
-            q.node_id.as_bytes(),
-        ]);
+        let fingerprint =
+            page::fingerprint(&[id.as_bytes(), &flags, &since, q.execution_id.as_bytes(), q.node_id.as_bytes()]);
         let prefix = KeyBuf::new().str(&id).into_vec();
         let upper = prefix_upper_bound(&prefix);
         let whole = KeyRange::prefix(&prefix, &upper);
         let after = match &q.next_token {
-            Some(t) => Some(page::decode(t, SCOPE_HISTORY, fingerprint).map_err(|reason| JobStoreError::InvalidToken { reason })?),
+            Some(t) => Some(
+                page::decode(t, SCOPE_HISTORY, fingerprint).map_err(|reason| JobStoreError::InvalidToken { reason })?,
+            ),
             None => None,
         };
         let range = match &after {

@@ -44,7 +44,9 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
         match lookup(&self.txn, JOBS, id)? {
             Lookup::Found(id, job) => Ok((id, job)),
             Lookup::Missing => Err(JobStoreError::JobNotFound { id: id.into() }),
-            Lookup::Ambiguous(matches) => Err(JobStoreError::AmbiguousId { kind: RecordKind::Job, prefix: id.into(), matches }),
+            Lookup::Ambiguous(matches) => {
+                Err(JobStoreError::AmbiguousId { kind: RecordKind::Job, prefix: id.into(), matches })
+            }
         }
     }
 
@@ -153,7 +155,12 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
         let (job_id, _) = self.resolve_job(job_id)?;
         ids_under(&self.txn, EVAL_BY_JOB, &job_id)?
             .iter()
-            .map(|id| Ok(self.txn.get(EVALUATIONS, KeyBuf::new().str(id).as_bytes())?.ok_or_else(|| missing(EVALUATIONS, id))?))
+            .map(|id| {
+                Ok(self
+                    .txn
+                    .get(EVALUATIONS, KeyBuf::new().str(id).as_bytes())?
+                    .ok_or_else(|| missing(EVALUATIONS, id))?)
+            })
             .collect()
     }
 
@@ -285,11 +292,18 @@ impl<T: WriteTxn> JobTx<'_, T> {
     pub fn delete_job(&mut self, id: &str) -> Result<(), JobStoreError> {
         self.guarded(|tx| {
             let (id, job) = tx.resolve_job(id)?;
-            let executions =
-                ids_under(&tx.txn, EXEC_BY_JOB, &id)?.iter().map(|e| tx.load_execution(e)).collect::<Result<Vec<_>, _>>()?;
+            let executions = ids_under(&tx.txn, EXEC_BY_JOB, &id)?
+                .iter()
+                .map(|e| tx.load_execution(e))
+                .collect::<Result<Vec<_>, _>>()?;
             let evaluations = ids_under(&tx.txn, EVAL_BY_JOB, &id)?
                 .iter()
-                .map(|e| Ok(tx.txn.get(EVALUATIONS, KeyBuf::new().str(e).as_bytes())?.ok_or_else(|| missing(EVALUATIONS, e))?))
+                .map(|e| {
+                    Ok(tx
+                        .txn
+                        .get(EVALUATIONS, KeyBuf::new().str(e).as_bytes())?
+                        .ok_or_else(|| missing(EVALUATIONS, e))?)
+                })
                 .collect::<Result<Vec<Evaluation>, JobStoreError>>()?;
             let prefix = KeyBuf::new().str(&id).into_vec();
             let upper = prefix_upper_bound(&prefix);
@@ -350,7 +364,10 @@ impl<T: WriteTxn> JobTx<'_, T> {
                 job_id: e.job_id.clone(),
                 node_id: e.node_id.clone(),
                 execution_id: e.id.clone(),
-                execution_state: Some(StateChange { previous: ExecutionStateType::Undefined, new: e.compute_state.state_type }),
+                execution_state: Some(StateChange {
+                    previous: ExecutionStateType::Undefined,
+                    new: e.compute_state.state_type,
+                }),
                 new_revision: 1,
                 time: now,
                 ..JobHistory::default()

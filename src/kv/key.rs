@@ -155,7 +155,6 @@ impl<'a> KeyReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
 
     fn s(v: &str) -> Vec<u8> {
         KeyBuf::new().str(v).into_vec()
@@ -163,17 +162,8 @@ mod tests {
 
     #[test]
     fn string_tuples_sort_like_the_tuples() {
-        let mut keys = vec![
-            ("ab", 1u64),
-            ("a", 2),
-            ("a\0", 0),
-            ("a/b", 0),
-            ("a", 1),
-            ("", 5),
-            ("b", 0),
-        ];
-        let mut encoded: Vec<Vec<u8>> =
-            keys.iter().map(|(a, n)| KeyBuf::new().str(a).u64(*n).into_vec()).collect();
+        let mut keys = [("ab", 1u64), ("a", 2), ("a\0", 0), ("a/b", 0), ("a", 1), ("", 5), ("b", 0)];
+        let mut encoded: Vec<Vec<u8>> = keys.iter().map(|(a, n)| KeyBuf::new().str(a).u64(*n).into_vec()).collect();
         keys.sort();
         encoded.sort();
         let decoded: Vec<(String, u64)> = encoded

@@ -111,16 +111,14 @@ fn scan<V: Value>(
     table: Table<V>,
     range: KeyRange<'_>,
     dir: Direction,
-    visit: &mut dyn FnMut(&[u8], V) -> Result<bool, StorageError>,
+    visit: &mut crate::kv::Visitor<'_, V>,
 ) -> Result<(), StorageError> {
     let Some(map) = tables.map(table.id()) else { return Ok(()) };
     if is_empty_range(&range) {
         return Ok(());
     }
     let iter = map.range::<[u8], _>((range.start, range.end));
-    let mut step = |(k, slot): (&Vec<u8>, &Slot)| -> Result<bool, StorageError> {
-        visit(k, downcast(table, slot)?)
-    };
+    let mut step = |(k, slot): (&Vec<u8>, &Slot)| -> Result<bool, StorageError> { visit(k, downcast(table, slot)?) };
     match dir {
         Direction::Forward => {
             for entry in iter {
@@ -149,7 +147,7 @@ impl ReadTxn for MemoryRead<'_> {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut dyn FnMut(&[u8], V) -> Result<bool, StorageError>,
+        visit: &mut crate::kv::Visitor<'_, V>,
     ) -> Result<(), StorageError> {
         scan(&self.tables, table, range, dir, visit)
     }
@@ -164,7 +162,7 @@ impl ReadTxn for MemoryWrite<'_> {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut dyn FnMut(&[u8], V) -> Result<bool, StorageError>,
+        visit: &mut crate::kv::Visitor<'_, V>,
     ) -> Result<(), StorageError> {
         scan(&self.tables, table, range, dir, visit)
     }
@@ -261,7 +259,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, ["a", "b"]);
-        r.scan(T, KeyRange::between(b"d", b"a"), Direction::Forward, &mut |_, _| panic!("inverted range must be empty"))
-            .unwrap();
+        r.scan(T, KeyRange::between(b"d", b"a"), Direction::Forward, &mut |_, _| {
+            panic!("inverted range must be empty")
+        })
+        .unwrap();
     }
 }

@@ -103,6 +103,9 @@ pub enum Direction {
     Reverse,
 }
 
+/// The callback of [`ReadTxn::scan`]: gets each key and value, returns whether to go on.
+pub type Visitor<'v, V> = dyn FnMut(&[u8], V) -> Result<bool, StorageError> + 'v;
+
 /// Read access to a consistent snapshot of every table.
 pub trait ReadTxn {
     /// The value under `key`, if any.
@@ -114,7 +117,7 @@ pub trait ReadTxn {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut dyn FnMut(&[u8], V) -> Result<bool, StorageError>,
+        visit: &mut Visitor<'_, V>,
     ) -> Result<(), StorageError>;
 
     /// Calls `visit` for each key in `range` without materialising values (index scans).

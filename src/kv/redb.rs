@@ -59,9 +59,8 @@ use std::time::{Duration, Instant};
 
 use ::redb::backends::FileBackend;
 use ::redb::{
-    Builder, ConcurrencyMode, Database, DatabaseError, ReadOnlyDatabase, ReadOnlyTable,
-    ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError,
-    WriteTransaction,
+    Builder, ConcurrencyMode, Database, DatabaseError, ReadOnlyDatabase, ReadOnlyTable, ReadTransaction,
+    ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction,
 };
 
 use super::{Backend, Direction, Durability, KeyRange, ReadTxn, StoreKind, Table, Value, WriteTxn};
@@ -99,7 +98,7 @@ type WriteTable = ::redb::Table<'static, Bytes, Bytes>;
 /// A read transaction's table, `None` when it does not exist in the snapshot.
 type ReadSlot = (&'static str, Option<Rc<ReadTable>>);
 type RawVisitor<'v> = dyn FnMut(&[u8], &[u8]) -> Result<bool, StorageError> + 'v;
-type Visitor<'v, V> = dyn FnMut(&[u8], V) -> Result<bool, StorageError> + 'v;
+use crate::kv::Visitor;
 
 fn definition(name: &'static str) -> TableDefinition<'static, Bytes, Bytes> {
     TableDefinition::new(name)
@@ -121,11 +120,7 @@ pub struct RedbOptions {
 
 impl Default for RedbOptions {
     fn default() -> Self {
-        Self {
-            lock_timeout: Duration::from_secs(2),
-            cache_size: None,
-            shared_readers: false,
-        }
+        Self { lock_timeout: Duration::from_secs(2), cache_size: None, shared_readers: false }
     }
 }
 
@@ -209,36 +204,21 @@ impl OpenError {
 impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpenError::InUse { path } => write!(
-                f,
-                "store {} is in use: another process or handle has it open",
-                path.display()
-            ),
-            OpenError::NewerSchema {
-                path,
-                found,
-                supported,
-            } => write!(
+            OpenError::InUse { path } => {
+                write!(f, "store {} is in use: another process or handle has it open", path.display())
+            }
+            OpenError::NewerSchema { path, found, supported } => write!(
                 f,
                 "store {} has schema version {found}, newer than the supported version \
                  {supported}: it was written by a newer bacalhau-state",
                 path.display()
             ),
-            OpenError::WrongKind {
-                path,
-                expected,
-                found,
-            } => write!(
-                f,
-                "store {} is a {found} store, not a {} store",
-                path.display(),
-                expected.as_str()
-            ),
-            OpenError::NotAStore { path, found } => write!(
-                f,
-                "{} is not a bacalhau-state store: found {found}",
-                path.display()
-            ),
+            OpenError::WrongKind { path, expected, found } => {
+                write!(f, "store {} is a {found} store, not a {} store", path.display(), expected.as_str())
+            }
+            OpenError::NotAStore { path, found } => {
+                write!(f, "{} is not a bacalhau-state store: found {found}", path.display())
+            }
             OpenError::Io { path, source } => {
                 write!(f, "cannot open store {}: {source}", path.display())
             }
@@ -286,16 +266,9 @@ impl fmt::Debug for RedbBackend {
 impl RedbBackend {
     /// Opens the store at `path` for reading and writing, creating it (and missing parent
     /// directories, mode 0700; the file gets mode 0600) if nothing is there.
-    pub fn open(
-        path: &Path,
-        kind: StoreKind,
-        options: &RedbOptions,
-    ) -> Result<RedbBackend, OpenError> {
-        let mode = if options.shared_readers {
-            ConcurrencyMode::SingleWriter
-        } else {
-            ConcurrencyMode::ExclusiveWriter
-        };
+    pub fn open(path: &Path, kind: StoreKind, options: &RedbOptions) -> Result<RedbBackend, OpenError> {
+        let mode =
+            if options.shared_readers { ConcurrencyMode::SingleWriter } else { ConcurrencyMode::ExclusiveWriter };
         let builder = make_builder(options, mode);
         let deadline = Instant::now() + options.lock_timeout;
         let mut created = false;
@@ -321,9 +294,7 @@ impl RedbBackend {
                         check_meta(path, kind, &handle)?;
                         close_quietly(handle);
                     }
-                    Ok(Err(
-                        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch,
-                    )) => {
+                    Ok(Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch)) => {
                         wait_for_lock(path, deadline)?;
                         continue;
                     }
@@ -335,9 +306,9 @@ impl RedbBackend {
             }
             match catch_unwind(AssertUnwindSafe(|| builder.open(path))) {
                 Ok(Ok(db)) => break db,
-                Ok(Err(
-                    DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch,
-                )) => wait_for_lock(path, deadline)?,
+                Ok(Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch)) => {
+                    wait_for_lock(path, deadline)?
+                }
                 Ok(Err(e)) => return Err(database_error(path, e)),
                 Err(_) => return Err(panicked(path)),
             }
@@ -359,11 +330,7 @@ impl RedbBackend {
     /// [`RedbOptions::shared_readers`]; otherwise fails with [`OpenError::InUse`] after
     /// [`RedbOptions::lock_timeout`]. While open, it prevents a writer without `shared_readers`
     /// from opening the store. See the module documentation.
-    pub fn open_read_only(
-        path: &Path,
-        kind: StoreKind,
-        options: &RedbOptions,
-    ) -> Result<RedbBackend, OpenError> {
+    pub fn open_read_only(path: &Path, kind: StoreKind, options: &RedbOptions) -> Result<RedbBackend, OpenError> {
         let deadline = Instant::now() + options.lock_timeout;
         let mut mode = ConcurrencyMode::SingleWriter;
         let db = loop {
@@ -375,9 +342,9 @@ impl RedbBackend {
             let builder = make_builder(options, mode);
             match catch_unwind(AssertUnwindSafe(|| builder.open_read_only(path))) {
                 Ok(Ok(db)) => break db,
-                Ok(Err(
-                    DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch,
-                )) => wait_for_lock(path, deadline)?,
+                Ok(Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch)) => {
+                    wait_for_lock(path, deadline)?
+                }
                 // Platforms without byte-range locks support only the whole-file mode.
                 Ok(Err(DatabaseError::Storage(::redb::StorageError::Unsupported)))
                     if mode == ConcurrencyMode::SingleWriter =>
@@ -424,10 +391,7 @@ impl RedbBackend {
                 StorageError::StorageFull { detail } => {
                     io_error(path, io::Error::new(io::ErrorKind::StorageFull, detail))
                 }
-                other => OpenError::Storage {
-                    path: path.to_path_buf(),
-                    detail: other.to_string(),
-                },
+                other => OpenError::Storage { path: path.to_path_buf(), detail: other.to_string() },
             })?;
         }
         let handle = Handle::Write(db);
@@ -514,26 +478,18 @@ fn close_quietly(handle: Handle) {
 fn wait_for_lock(path: &Path, deadline: Instant) -> Result<(), OpenError> {
     let now = Instant::now();
     if now >= deadline {
-        return Err(OpenError::InUse {
-            path: path.to_path_buf(),
-        });
+        return Err(OpenError::InUse { path: path.to_path_buf() });
     }
     std::thread::sleep(LOCK_RETRY_INTERVAL.min(deadline - now));
     Ok(())
 }
 
 fn io_error(path: &Path, source: io::Error) -> OpenError {
-    OpenError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    OpenError::Io { path: path.to_path_buf(), source }
 }
 
 fn not_a_store(path: &Path, found: &str) -> OpenError {
-    OpenError::NotAStore {
-        path: path.to_path_buf(),
-        found: found.into(),
-    }
+    OpenError::NotAStore { path: path.to_path_buf(), found: found.into() }
 }
 
 fn panicked(path: &Path) -> OpenError {
@@ -546,15 +502,10 @@ fn panicked(path: &Path) -> OpenError {
 fn database_error(path: &Path, e: DatabaseError) -> OpenError {
     match e {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-            OpenError::InUse {
-                path: path.to_path_buf(),
-            }
+            OpenError::InUse { path: path.to_path_buf() }
         }
         DatabaseError::Storage(::redb::StorageError::Io(source)) => io_error(path, source),
-        other => OpenError::Storage {
-            path: path.to_path_buf(),
-            detail: other.to_string(),
-        },
+        other => OpenError::Storage { path: path.to_path_buf(), detail: other.to_string() },
     }
 }
 
@@ -572,9 +523,7 @@ fn check_file_type(path: &Path, meta: &fs::Metadata) -> Result<(), OpenError> {
 /// empty file and may rewrite what it takes for a damaged database of its own.
 fn sniff(path: &Path) -> Result<(), OpenError> {
     let mut head = Vec::with_capacity(4096);
-    File::open(path)
-        .and_then(|f| f.take(4096).read_to_end(&mut head))
-        .map_err(|e| io_error(path, e))?;
+    File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head)).map_err(|e| io_error(path, e))?;
     if head.starts_with(&REDB_MAGIC) {
         return Ok(());
     }
@@ -610,32 +559,19 @@ fn create_store(path: &Path, kind: StoreKind, builder: &Builder) -> Result<(), O
         _ => PathBuf::from("."),
     };
     create_dirs(&parent).map_err(|e| io_error(path, e))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| not_a_store(path, "a path without a file name"))?;
+    let name = path.file_name().ok_or_else(|| not_a_store(path, "a path without a file name"))?;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(
-        ".creating-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    tmp_name.push(format!(".creating-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let tmp = TempFile(parent.join(tmp_name));
 
     let file = create_file(&tmp.0).map_err(|e| io_error(path, e))?;
     let backend = FileBackend::new(file).map_err(|e| database_error(path, e))?;
-    let db = builder
-        .create_with_backend(backend)
-        .map_err(|e| database_error(path, e))?;
+    let db = builder.create_with_backend(backend).map_err(|e| database_error(path, e))?;
     write_meta(&db, kind).map_err(|e| match e {
-        StorageError::StorageFull { detail } => {
-            io_error(path, io::Error::new(io::ErrorKind::StorageFull, detail))
-        }
-        other => OpenError::Storage {
-            path: path.to_path_buf(),
-            detail: other.to_string(),
-        },
+        StorageError::StorageFull { detail } => io_error(path, io::Error::new(io::ErrorKind::StorageFull, detail)),
+        other => OpenError::Storage { path: path.to_path_buf(), detail: other.to_string() },
     })?;
     db.close().map_err(|e| database_error(path, e))?;
 
@@ -667,10 +603,7 @@ fn create_dirs(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(not(unix))]
@@ -718,10 +651,7 @@ fn write_meta(db: &Database, kind: StoreKind) -> Result<(), StorageError> {
 }
 
 fn check_meta(path: &Path, kind: StoreKind, handle: &Handle) -> Result<(), OpenError> {
-    let storage = |e: StorageError| OpenError::Storage {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    };
+    let storage = |e: StorageError| OpenError::Storage { path: path.to_path_buf(), detail: e.to_string() };
     let txn = match handle {
         Handle::Write(db) => db.begin_read(),
         Handle::Read(db) => db.begin_read(),
@@ -730,10 +660,7 @@ fn check_meta(path: &Path, kind: StoreKind, handle: &Handle) -> Result<(), OpenE
     let meta = match txn.open_table(META) {
         Ok(t) => t,
         Err(TableError::TableDoesNotExist(_)) => {
-            return Err(not_a_store(
-                path,
-                "a redb database without bacalhau-state metadata",
-            ))
+            return Err(not_a_store(path, "a redb database without bacalhau-state metadata"))
         }
         Err(e) => return Err(storage(table_error(e))),
     };
@@ -744,21 +671,14 @@ fn check_meta(path: &Path, kind: StoreKind, handle: &Handle) -> Result<(), OpenE
     let version = read(META_SCHEMA_VERSION)?;
     let found_kind = read(META_STORE_KIND)?;
     let (Some(version), Some(found_kind)) = (version, found_kind) else {
-        return Err(not_a_store(
-            path,
-            "a redb database with incomplete bacalhau-state metadata",
-        ));
+        return Err(not_a_store(path, "a redb database with incomplete bacalhau-state metadata"));
     };
     let found: u32 = version.parse().map_err(|_| OpenError::Storage {
         path: path.to_path_buf(),
         detail: format!("unreadable schema_version {version:?} in the meta table"),
     })?;
     if found > SCHEMA_VERSION {
-        return Err(OpenError::NewerSchema {
-            path: path.to_path_buf(),
-            found,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(OpenError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
     }
     if found < 1 {
         return Err(OpenError::Storage {
@@ -767,11 +687,7 @@ fn check_meta(path: &Path, kind: StoreKind, handle: &Handle) -> Result<(), OpenE
         });
     }
     if StoreKind::parse(&found_kind) != Some(kind) {
-        return Err(OpenError::WrongKind {
-            path: path.to_path_buf(),
-            expected: kind,
-            found: found_kind,
-        });
+        return Err(OpenError::WrongKind { path: path.to_path_buf(), expected: kind, found: found_kind });
     }
     Ok(())
 }
@@ -779,9 +695,7 @@ fn check_meta(path: &Path, kind: StoreKind, handle: &Handle) -> Result<(), OpenE
 // ---- error mapping ----
 
 fn backend(detail: impl fmt::Display) -> StorageError {
-    StorageError::Backend {
-        detail: detail.to_string(),
-    }
+    StorageError::Backend { detail: detail.to_string() }
 }
 
 fn closed() -> StorageError {
@@ -795,13 +709,11 @@ fn is_storage_full(e: &io::Error) -> bool {
 
 fn storage_error(e: ::redb::StorageError) -> StorageError {
     match e {
-        ::redb::StorageError::Io(io) if is_storage_full(&io) => StorageError::StorageFull {
-            detail: io.to_string(),
-        },
+        ::redb::StorageError::Io(io) if is_storage_full(&io) => StorageError::StorageFull { detail: io.to_string() },
         ::redb::StorageError::DatabaseClosed => closed(),
-        ::redb::StorageError::ValueTooLarge(len) => StorageError::Encode {
-            detail: format!("value of {len} bytes exceeds redb's limit"),
-        },
+        ::redb::StorageError::ValueTooLarge(len) => {
+            StorageError::Encode { detail: format!("value of {len} bytes exceeds redb's limit") }
+        }
         other => backend(other),
     }
 }
@@ -839,27 +751,15 @@ fn database_storage_error(e: DatabaseError) -> StorageError {
 fn encode<V: Value>(buf: &mut Vec<u8>, value: &V) -> Result<(), StorageError> {
     buf.clear();
     buf.push(FORMAT_VERSION);
-    ciborium::into_writer(value, &mut *buf).map_err(|e| StorageError::Encode {
-        detail: e.to_string(),
-    })
+    ciborium::into_writer(value, &mut *buf).map_err(|e| StorageError::Encode { detail: e.to_string() })
 }
 
 fn decode<V: Value>(table: &'static str, bytes: &[u8]) -> Result<V, StorageError> {
     match bytes.split_first() {
-        Some((&FORMAT_VERSION, cbor)) => {
-            ciborium::from_reader(cbor).map_err(|e| StorageError::Corrupt {
-                table,
-                detail: format!("CBOR decode: {e}"),
-            })
-        }
-        Some((&other, _)) => Err(StorageError::Corrupt {
-            table,
-            detail: format!("unknown value format {other}"),
-        }),
-        None => Err(StorageError::Corrupt {
-            table,
-            detail: "empty value (no format byte)".into(),
-        }),
+        Some((&FORMAT_VERSION, cbor)) => ciborium::from_reader(cbor)
+            .map_err(|e| StorageError::Corrupt { table, detail: format!("CBOR decode: {e}") }),
+        Some((&other, _)) => Err(StorageError::Corrupt { table, detail: format!("unknown value format {other}") }),
+        None => Err(StorageError::Corrupt { table, detail: "empty value (no format byte)".into() }),
     }
 }
 
@@ -869,9 +769,7 @@ fn is_empty_range(range: &KeyRange<'_>) -> bool {
     use Bound::*;
     match (range.start, range.end) {
         (Included(s), Included(e)) => s > e,
-        (Included(s), Excluded(e)) | (Excluded(s), Included(e)) | (Excluded(s), Excluded(e)) => {
-            s >= e
-        }
+        (Included(s), Excluded(e)) | (Excluded(s), Included(e)) | (Excluded(s), Excluded(e)) => s >= e,
         _ => false,
     }
 }
@@ -890,26 +788,16 @@ where
     }
 }
 
-fn scan_raw<T>(
-    table: &T,
-    range: KeyRange<'_>,
-    dir: Direction,
-    visit: &mut RawVisitor<'_>,
-) -> Result<(), StorageError>
+fn scan_raw<T>(table: &T, range: KeyRange<'_>, dir: Direction, visit: &mut RawVisitor<'_>) -> Result<(), StorageError>
 where
     T: ReadableTable<Bytes, Bytes>,
 {
     if is_empty_range(&range) {
         return Ok(());
     }
-    let iter = table
-        .range::<&[u8]>((range.start, range.end))
-        .map_err(storage_error)?;
+    let iter = table.range::<&[u8]>((range.start, range.end)).map_err(storage_error)?;
     let mut step = |entry: Result<_, ::redb::StorageError>| -> Result<bool, StorageError> {
-        let (k, v): (
-            ::redb::AccessGuard<'_, Bytes>,
-            ::redb::AccessGuard<'_, Bytes>,
-        ) = entry.map_err(storage_error)?;
+        let (k, v): (::redb::AccessGuard<'_, Bytes>, ::redb::AccessGuard<'_, Bytes>) = entry.map_err(storage_error)?;
         visit(k.value(), v.value())
     };
     match dir {
@@ -982,7 +870,7 @@ impl ReadTxn for RedbRead<'_> {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut dyn FnMut(&[u8], V) -> Result<bool, StorageError>,
+        visit: &mut Visitor<'_, V>,
     ) -> Result<(), StorageError> {
         match self.table(table.name())? {
             Some(t) => scan_values(&*t, table.name(), range, dir, visit),
@@ -1024,12 +912,7 @@ pub struct RedbWrite<'a> {
 impl RedbWrite<'_> {
     fn new(txn: WriteTransaction) -> Self {
         let txn = NonNull::from(Box::leak(Box::new(txn)));
-        Self {
-            tables: RefCell::new(Vec::new()),
-            txn: Some(txn),
-            buf: Vec::new(),
-            _backend: PhantomData,
-        }
+        Self { tables: RefCell::new(Vec::new()), txn: Some(txn), buf: Vec::new(), _backend: PhantomData }
     }
 
     fn index(&self, name: &'static str) -> Result<usize, StorageError> {
@@ -1072,7 +955,7 @@ impl ReadTxn for RedbWrite<'_> {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut dyn FnMut(&[u8], V) -> Result<bool, StorageError>,
+        visit: &mut Visitor<'_, V>,
     ) -> Result<(), StorageError> {
         let t = self.table(table.name())?;
         scan_values(&*t, table.name(), range, dir, visit)
@@ -1093,12 +976,8 @@ impl ReadTxn for RedbWrite<'_> {
 impl WriteTxn for RedbWrite<'_> {
     fn put<V: Value>(&mut self, table: Table<V>, key: &[u8], value: V) -> Result<(), StorageError> {
         let mut buf = std::mem::take(&mut self.buf);
-        let result = encode(&mut buf, &value).and_then(|()| {
-            self.table_mut(table.name())?
-                .insert(key, buf.as_slice())
-                .map(drop)
-                .map_err(storage_error)
-        });
+        let result = encode(&mut buf, &value)
+            .and_then(|()| self.table_mut(table.name())?.insert(key, buf.as_slice()).map(drop).map_err(storage_error));
         self.buf = buf;
         result
     }
@@ -1140,11 +1019,7 @@ impl Backend for RedbBackend {
             Some(Handle::Read(db)) => db.begin_read(),
         }
         .map_err(transaction_error)?;
-        Ok(RedbRead {
-            txn,
-            tables: RefCell::new(Vec::new()),
-            _backend: PhantomData,
-        })
+        Ok(RedbRead { txn, tables: RefCell::new(Vec::new()), _backend: PhantomData })
     }
 
     fn begin_write(&self, durability: Durability) -> Result<RedbWrite<'_>, StorageError> {
@@ -1156,8 +1031,7 @@ impl Backend for RedbBackend {
         // A writer sharing the file cannot make a commit that exists only in its memory; the
         // durable commit it makes instead is visible at the same moment.
         if durability == Durability::None && !self.shared_readers {
-            txn.set_durability(::redb::Durability::None)
-                .map_err(backend)?;
+            txn.set_durability(::redb::Durability::None).map_err(backend)?;
         }
         Ok(RedbWrite::new(txn))
     }
@@ -1187,15 +1061,9 @@ mod tests {
         let mut bolt = vec![0u8; 4096];
         bolt[16..20].copy_from_slice(&BBOLT_MAGIC.to_le_bytes());
         assert_eq!(describe_foreign(&bolt), "a bbolt (Bacalhau v1.x) database");
-        assert_eq!(
-            describe_foreign(&[0xff, 0x00, 0x13, 0x37]),
-            "a file of unknown format (not a redb database)"
-        );
+        assert_eq!(describe_foreign(&[0xff, 0x00, 0x13, 0x37]), "a file of unknown format (not a redb database)");
         // Text cut inside a multi-byte character is still text.
-        assert_eq!(
-            describe_foreign("héllo".as_bytes().split_at(2).0),
-            "a text file"
-        );
+        assert_eq!(describe_foreign("héllo".as_bytes().split_at(2).0), "a text file");
     }
 
     #[test]
@@ -1206,13 +1074,7 @@ mod tests {
         assert_eq!(decode::<String>("t", &buf).unwrap(), "x");
         buf[0] = 7;
         let err = decode::<String>("t", &buf).unwrap_err();
-        assert_eq!(
-            err,
-            StorageError::Corrupt {
-                table: "t",
-                detail: "unknown value format 7".into()
-            }
-        );
+        assert_eq!(err, StorageError::Corrupt { table: "t", detail: "unknown value format 7".into() });
     }
 
     #[test]

@@ -61,7 +61,11 @@ impl Evaluation {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(crate::error::ValidationError { kind: crate::error::RecordKind::Evaluation, id: self.id.clone(), problems })
+            Err(crate::error::ValidationError {
+                kind: crate::error::RecordKind::Evaluation,
+                id: self.id.clone(),
+                problems,
+            })
         }
     }
 }

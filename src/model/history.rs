@@ -3,7 +3,9 @@
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
-use crate::state::{ExecutionDesiredStateType, ExecutionStateType, JobHistoryType, JobStateType, LocalExecutionStateType};
+use crate::state::{
+    ExecutionDesiredStateType, ExecutionStateType, JobHistoryType, JobStateType, LocalExecutionStateType,
+};
 use crate::time::Timestamp;
 
 /// A state change: both sides are omitted from JSON when they are the zero value, as in Go.

@@ -187,10 +187,10 @@ impl Job {
             problems.push("a job needs at least one task".into());
         }
         for (i, t) in self.tasks.iter().enumerate() {
-            if t.name().map_or(true, str::is_empty) {
+            if t.name().is_none_or(str::is_empty) {
                 problems.push(format!("task {i}: missing name"));
             }
-            if t.engine_type().map_or(true, str::is_empty) {
+            if t.engine_type().is_none_or(str::is_empty) {
                 problems.push(format!("task {i}: missing engine type"));
             }
         }

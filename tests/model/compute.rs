@@ -119,7 +119,8 @@ impl Model {
 }
 
 fn record(id: usize, job: usize, pre_approved: bool) -> LocalExecutionState {
-    let exec = Execution { id: IDS[id].into(), job_id: JOBS[job].into(), namespace: "default".into(), ..Default::default() };
+    let exec =
+        Execution { id: IDS[id].into(), job_id: JOBS[job].into(), namespace: "default".into(), ..Default::default() };
     let mut s = LocalExecutionState::new(exec, "requester", Timestamp::from_unix_nanos(1));
     if pre_approved {
         s.state = L::BidAccepted;
@@ -130,7 +131,9 @@ fn record(id: usize, job: usize, pre_approved: bool) -> LocalExecutionState {
 macro_rules! apply_leaf {
     ($target:expr, $a:expr) => {
         match *$a {
-            Action::Create { id, job, pre_approved } => $target.create_execution(record(id, job, pre_approved)).map(drop),
+            Action::Create { id, job, pre_approved } => {
+                $target.create_execution(record(id, job, pre_approved)).map(drop)
+            }
             Action::Update { id, to, expect, expect_version } => {
                 let mut req = UpdateExecutionStateRequest::new(IDS[id], to).expecting_version(expect_version);
                 if let Some(e) = expect {
@@ -163,7 +166,9 @@ fn compare<B: Backend>(store: &ExecutionStore<B>, model: &Model, step: usize) {
                 let h = store.get_execution_history(id, &Default::default()).unwrap();
                 assert_eq!(h.items.len(), r.history, "step {step}: history of {id}");
             }
-            (Err(e), None) => assert!(matches!(e, ComputeError::ExecutionNotFound { .. } | ComputeError::AmbiguousId { .. })),
+            (Err(e), None) => {
+                assert!(matches!(e, ComputeError::ExecutionNotFound { .. } | ComputeError::AmbiguousId { .. }))
+            }
             (got, want) => panic!("step {step}: {id}: store {got:?} vs model {want:?}"),
         }
     }
@@ -197,7 +202,11 @@ pub fn run<B: Backend>(store: ExecutionStore<B>, actions: &[Action]) {
                         let got = code(apply_leaf!(tx, a));
                         expected.push((want, got));
                     }
-                    if *rollback { Err("rollback".into()) } else { Ok(()) }
+                    if *rollback {
+                        Err("rollback".into())
+                    } else {
+                        Ok(())
+                    }
                 });
                 for (want, got) in expected {
                     assert_eq!(got, want, "step {step}: nested {a:?}");

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bacalhau_state::clock::ManualClock;
-use bacalhau_state::jobstore::{ExecutionPatch, GetExecutionsOptions, JobQuery, UpdateExecutionRequest, UpdateJobStateRequest};
+use bacalhau_state::jobstore::{
+    ExecutionPatch, GetExecutionsOptions, JobQuery, UpdateExecutionRequest, UpdateJobStateRequest,
+};
 use bacalhau_state::kv::{memory::MemoryBackend, Backend};
 use bacalhau_state::model::{Evaluation, Execution, Job, Task};
 use bacalhau_state::state::{ExecutionDesiredStateType as D, ExecutionStateType as X, JobStateType as J};
@@ -103,7 +105,8 @@ impl Model {
                     return Some("JobAlreadyExists");
                 }
                 self.creations += 1;
-                self.jobs.insert(id, MJob { ns, gpu, state: J::Pending, revision: 1, created: self.creations, history: 1 });
+                self.jobs
+                    .insert(id, MJob { ns, gpu, state: J::Pending, revision: 1, created: self.creations, history: 1 });
             }
             Action::UpdateJob { id, to } => {
                 let id = match self.job(id) {
@@ -226,7 +229,11 @@ macro_rules! apply_leaf {
                 $t.update_execution(UpdateExecutionRequest::new(EXEC_IDS[id], patch)).map(drop)
             }
             Action::CreateEval { id, job } => $t
-                .create_evaluation(Evaluation { id: EVAL_IDS[id].into(), job_id: JOB_IDS[job].into(), ..Default::default() })
+                .create_evaluation(Evaluation {
+                    id: EVAL_IDS[id].into(),
+                    job_id: JOB_IDS[job].into(),
+                    ..Default::default()
+                })
                 .map(drop),
             Action::DeleteEval { id } => $t.delete_evaluation(EVAL_IDS[id]),
             Action::Txn { .. } => unreachable!(),
@@ -261,11 +268,17 @@ fn compare<B: Backend>(store: &JobStore<B>, m: &Model, step: usize) {
             let h = store.get_job_history(id, &Default::default()).unwrap();
             assert_eq!(h.items.len(), j.history, "step {step}: history of {id}");
             let want: Vec<&str> = m.execs.iter().filter(|(_, e)| e.job == i).map(|(k, _)| EXEC_IDS[*k]).collect();
-            let got = store.get_executions(&GetExecutionsOptions { job_id: Some(id.to_string()), ..Default::default() }).unwrap();
+            let got = store
+                .get_executions(&GetExecutionsOptions { job_id: Some(id.to_string()), ..Default::default() })
+                .unwrap();
             assert_eq!(ids(&got, |e| &e.id), want, "step {step}: executions of {id}");
             let want: BTreeSet<&str> = m.evals.iter().filter(|(_, j)| **j == i).map(|(k, _)| EVAL_IDS[*k]).collect();
             let got = store.get_evaluations(id).unwrap();
-            assert_eq!(ids(&got, |e| &e.id).iter().map(String::as_str).collect::<BTreeSet<_>>(), want, "step {step}: evals");
+            assert_eq!(
+                ids(&got, |e| &e.id).iter().map(String::as_str).collect::<BTreeSet<_>>(),
+                want,
+                "step {step}: evals"
+            );
         }
     }
     let want: Vec<&str> = m.jobs.iter().filter(|(_, j)| !j.state.is_terminal()).map(|(k, _)| JOB_IDS[*k]).collect();
@@ -280,7 +293,8 @@ fn compare<B: Backend>(store: &JobStore<B>, m: &Model, step: usize) {
         let q = JobQuery { namespace: ns.to_string(), ..Default::default() };
         assert_eq!(ids(&store.get_jobs(&q).unwrap().items, |j| &j.id), want, "step {step}: namespace {ns}");
     }
-    let mut want: Vec<(u64, &str)> = m.jobs.iter().filter(|(_, j)| j.gpu).map(|(k, j)| (j.created, JOB_IDS[*k])).collect();
+    let mut want: Vec<(u64, &str)> =
+        m.jobs.iter().filter(|(_, j)| j.gpu).map(|(k, j)| (j.created, JOB_IDS[*k])).collect();
     want.sort();
     let want: Vec<&str> = want.into_iter().map(|(_, id)| id).collect();
     let q = JobQuery { include_tags: vec!["gpu".into()], limit: 1, ..Default::default() };
@@ -296,7 +310,9 @@ fn compare<B: Backend>(store: &JobStore<B>, m: &Model, step: usize) {
     assert_eq!(got, want, "step {step}: tag gpu, paged by one");
     for (n, node) in NODES.iter().enumerate() {
         let want: Vec<&str> = m.execs.iter().filter(|(_, e)| e.node == n).map(|(k, _)| EXEC_IDS[*k]).collect();
-        let got = store.get_executions(&GetExecutionsOptions { node_id: Some(node.to_string()), ..Default::default() }).unwrap();
+        let got = store
+            .get_executions(&GetExecutionsOptions { node_id: Some(node.to_string()), ..Default::default() })
+            .unwrap();
         assert_eq!(ids(&got, |e| &e.id), want, "step {step}: node {node}");
     }
     let report = store.check().unwrap();
@@ -314,7 +330,11 @@ pub fn run<B: Backend>(store: JobStore<B>, actions: &[Action]) {
                     for a in actions {
                         outcomes.push((shadow.apply(a), code(apply_leaf!(tx, a)), a.clone()));
                     }
-                    if *rollback { Err("rollback".into()) } else { Ok(()) }
+                    if *rollback {
+                        Err("rollback".into())
+                    } else {
+                        Ok(())
+                    }
                 });
                 for (want, got, a) in outcomes {
                     assert_eq!(got, want, "step {step}: nested {a:?}");
