@@ -300,10 +300,10 @@ pub(crate) fn diff(a: &Value, b: &Value, at: &str, dropped: &[&str]) -> Option<(
                     || matches!(v, Value::Object(m) if m.is_empty())
                     || matches!(v, Value::Array(a) if a.is_empty())
             };
-            match extra.into_iter().find(|(k, v)| !harmless(k, v)) {
-                Some((k, v)) => Some((format!("{at}/{k}"), format!("{v} would be added"))),
-                None => None,
-            }
+            extra
+                .into_iter()
+                .find(|(k, v)| !harmless(k, v))
+                .map(|(k, v)| (format!("{at}/{k}"), format!("{v} would be added")))
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
             x.iter().zip(y).enumerate().find_map(|(i, (va, vb))| diff(va, vb, &format!("{at}/{i}"), &[]))

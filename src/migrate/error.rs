@@ -133,9 +133,9 @@ pub enum MigrateError {
 }
 
 impl MigrateError {
-    /// A stable, machine-readable code. For [`MigrateError::Bolt`] it is the reader's
-    /// [`BoltError::code`]; for [`MigrateError::Open`] it is `Open.` plus nothing: see
-    /// [`OpenError::code`] on the source.
+    /// A stable, machine-readable code: the variant name, except for [`MigrateError::Bolt`],
+    /// which gives the reader's [`BoltError::code`] (`Truncated`, `Corrupt`, `NotBbolt`, ...).
+    /// [`MigrateError::Open`] gives `Open`; the wrapped [`OpenError::code`] has the detail.
     pub fn code(&self) -> &'static str {
         match self {
             MigrateError::Bolt(e) => e.code(),

@@ -64,23 +64,30 @@ pub fn run(options: &MigrateOptions) -> Result<MigrationReport, MigrateError> {
     if fs::metadata(path).map_err(|e| io_err(path, "stat", e))?.is_dir() {
         return Err(crate::bbolt::BoltError::NotBbolt { path: path.to_path_buf(), reason: "a directory".into() }.into());
     }
-    // A Bacalhau node holds an exclusive flock on its bbolt file; our shared lock fails while it
-    // runs and keeps it from starting (and writing) until we are done.
-    match file.try_lock_shared() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => return Err(MigrateError::InUse { path: path.to_path_buf() }),
-        Err(fs::TryLockError::Error(e)) => return Err(io_err(path, "lock", e)),
-    }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| io_err(path, "read", e))?;
-    report.source_bytes = bytes.len() as u64;
-    if bytes.starts_with(REDB_MAGIC) {
+    // The magic alone tells a finished migration, without locking: the node may be running on
+    // the new store.
+    let mut head = Vec::new();
+    (&file).take(REDB_MAGIC.len() as u64).read_to_end(&mut head).map_err(|e| io_err(path, "read", e))?;
+    if head == REDB_MAGIC {
         if !options.dry_run {
             remove_leftovers(&tmp)?;
         }
         report.backup = existing_backup(path);
         return finish(report, Outcome::AlreadyMigrated);
     }
+    // A Bacalhau node holds an exclusive flock on its bbolt file; our shared lock fails while it
+    // runs and keeps it from starting (and writing) until we are done.
+    // Stable since Rust 1.89; the `redb` feature already needs 1.90 (redb 4's rust-version).
+    #[allow(clippy::incompatible_msrv)]
+    let locked = file.try_lock_shared();
+    match locked {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => return Err(MigrateError::InUse { path: path.to_path_buf() }),
+        Err(fs::TryLockError::Error(e)) => return Err(io_err(path, "lock", e)),
+    }
+    let mut bytes = head;
+    file.read_to_end(&mut bytes).map_err(|e| io_err(path, "read", e))?;
+    report.source_bytes = bytes.len() as u64;
 
     // 2. Read and convert; every failure so far has written nothing.
     let bolt = BoltFile::from_bytes(path, bytes.clone())?;
