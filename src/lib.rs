@@ -1,8 +1,4 @@
-//! Bacalhau node state: the compute node's execution store and the requester's job store.
-//!
-//! The core is `no_std` + `alloc`: data model, state machines, the store logic and an in-memory
-//! backend build for `wasm32-unknown-unknown` and bare-metal targets. With the `redb` feature
-//! (native only) the same store logic runs on a durable redb file.
+#![doc = include_str!("../README.md")]
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
