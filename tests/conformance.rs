@@ -15,6 +15,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("events.json", include_str!("conformance/events.json")),
     ("transactions.json", include_str!("conformance/transactions.json")),
     ("snapshots.json", include_str!("conformance/snapshots.json")),
+    ("durable.json", include_str!("conformance/durable.json")),
 ];
 
 struct Memory;
