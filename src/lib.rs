@@ -7,6 +7,7 @@ extern crate alloc;
 mod builder;
 pub mod clock;
 pub mod compute;
+pub mod condition;
 pub mod error;
 pub mod event;
 pub mod jobstore;

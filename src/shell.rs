@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::error::StorageError;
 use crate::event::{Event, EventObject, Operation};
 use crate::kv::key::{prefix_upper_bound, KeyBuf, KeyReader};
-use crate::kv::{Backend, Direction, KeyRange, ReadTxn, Table, Value, WriteTxn};
+use crate::kv::{Backend, Direction, Durability, KeyRange, ReadTxn, Table, Value, WriteTxn};
 use crate::transition::Policy;
 
 /// How many matches an ambiguous-prefix error lists.
@@ -33,6 +33,35 @@ impl<B: Backend> Shell<B> {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Runs `f` in a read transaction.
+    pub fn read<'a, X, R>(&'a self, f: impl FnOnce(&X) -> Result<R, X::Error>) -> Result<R, X::Error>
+    where
+        X: OpenTx<'a, B::Read<'a>>,
+    {
+        if self.is_closed() {
+            return Err(X::Error::closed());
+        }
+        let txn = self.backend.begin_read()?;
+        f(&X::open(txn, self.policy, &*self.clock))
+    }
+
+    /// Runs `f` in a write transaction and commits when it returns `Ok`; any `Err` (or a drop on
+    /// unwind) rolls everything back.
+    pub fn write<'a, X, R, E>(&'a self, durability: Durability, f: impl FnOnce(&mut X) -> Result<R, E>) -> Result<R, E>
+    where
+        X: OpenTx<'a, B::Write<'a>> + CommitTx<Error = <X as OpenTx<'a, B::Write<'a>>>::Error>,
+        E: From<<X as OpenTx<'a, B::Write<'a>>>::Error>,
+    {
+        if self.is_closed() {
+            return Err(E::from(<X as OpenTx<'a, B::Write<'a>>>::Error::closed()));
+        }
+        let txn = self.backend.begin_write(durability).map_err(|e| E::from(e.into()))?;
+        let mut tx = X::open(txn, self.policy, &*self.clock);
+        let out = f(&mut tx)?;
+        tx.commit().map_err(E::from)?;
+        Ok(out)
+    }
+
     /// Idempotent: only the first call closes the backend.
     pub fn close(&self) -> Result<(), StorageError> {
         if self.closed.swap(true, Ordering::AcqRel) {
@@ -40,6 +69,35 @@ impl<B: Backend> Shell<B> {
         }
         self.backend.close()
     }
+}
+
+/// A store family's error type, as the shell needs it.
+pub(crate) trait FamilyError: From<StorageError> {
+    fn closed() -> Self;
+}
+
+impl FamilyError for crate::error::ComputeError {
+    fn closed() -> Self {
+        Self::Closed
+    }
+}
+
+impl FamilyError for crate::error::JobStoreError {
+    fn closed() -> Self {
+        Self::Closed
+    }
+}
+
+/// A store's transaction type, opened over a backend transaction.
+pub(crate) trait OpenTx<'a, T>: Sized {
+    type Error: FamilyError;
+    fn open(txn: T, policy: Policy, clock: &'a dyn Clock) -> Self;
+}
+
+/// A store's write transaction: commits unless a storage failure poisoned it.
+pub(crate) trait CommitTx: Sized {
+    type Error;
+    fn commit(self) -> Result<(), Self::Error>;
 }
 
 /// The tables of an event log, per store kind.

@@ -209,6 +209,13 @@ state_enum! {
     }
 }
 
+impl ExecutionDesiredStateType {
+    /// `Stopped` is desired-terminal; it does not block compute-state updates.
+    pub const fn is_terminal(self) -> bool {
+        matches!(self, Self::Stopped)
+    }
+}
+
 state_enum! {
     /// A compute node's local execution state (SPEC §2.4). JSON: the integer.
     LocalExecutionStateType, "local execution state", serialize as int {
@@ -280,6 +287,21 @@ state_enum! {
         ExecutionLevel = 2 => "ExecutionLevel",
     }
 }
+
+macro_rules! state_like {
+    ($($t:ty),*) => {$(
+        impl crate::condition::StateLike for $t {
+            fn name(self) -> &'static str {
+                <$t>::name(self)
+            }
+            fn is_terminal(self) -> bool {
+                <$t>::is_terminal(self)
+            }
+        }
+    )*};
+}
+
+state_like!(JobStateType, ExecutionStateType, ExecutionDesiredStateType, LocalExecutionStateType, EvaluationStatus);
 
 #[cfg(test)]
 mod tests {

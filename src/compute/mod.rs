@@ -24,6 +24,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
+use crate::condition::{not_terminal, Conditions};
 use crate::error::{ComputeError, ConditionError, RecordKind};
 use crate::event::{Event, EventObject};
 use crate::kv::memory::MemoryBackend;
@@ -138,33 +139,10 @@ pub fn apply_state_update(
 ) -> Result<(LocalExecutionState, LocalStateHistory), ComputeError> {
     let id = current.id();
     let kind = RecordKind::LocalExecution;
-    if !req.expected_states.is_empty() && !req.expected_states.contains(&current.state) {
-        return Err(ConditionError::StateMismatch {
-            kind,
-            id: id.into(),
-            actual: current.state.name(),
-            expected: req.expected_states.iter().map(|s| s.name()).collect(),
-        }
-        .into());
-    }
-    if req.expected_version != 0 && req.expected_version != current.version {
-        return Err(ConditionError::RevisionMismatch {
-            kind,
-            id: id.into(),
-            actual: current.version,
-            expected: req.expected_version,
-        }
-        .into());
-    }
-    if current.state.is_terminal() {
-        return Err(ConditionError::AlreadyTerminal {
-            kind,
-            id: id.into(),
-            actual: current.state.name(),
-            new: req.new_state.name(),
-        }
-        .into());
-    }
+    let conditions =
+        Conditions { expected: &req.expected_states, expected_revision: req.expected_version, unexpected: &[] };
+    conditions.check(kind, id, current.state, current.version)?;
+    not_terminal(kind, id, current.state, req.new_state)?;
     policy.check_local(id, Some(current.state), req.new_state)?;
     if req.comment.len() > crate::limits::MAX_MESSAGE {
         return Err(ComputeError::InvalidArgument {
@@ -238,16 +216,11 @@ impl<B: Backend> ExecutionStore<B> {
         &self.shell.backend
     }
 
-    fn read<R>(
-        &self,
-        f: impl FnOnce(&ComputeTx<'_, B::Read<'_>>) -> Result<R, ComputeError>,
+    fn read<'a, R>(
+        &'a self,
+        f: impl FnOnce(&ComputeTx<'a, B::Read<'a>>) -> Result<R, ComputeError>,
     ) -> Result<R, ComputeError> {
-        if self.shell.is_closed() {
-            return Err(ComputeError::Closed);
-        }
-        let txn = self.shell.backend.begin_read()?;
-        let tx = ComputeTx::new(txn, self.shell.policy, &*self.shell.clock);
-        f(&tx)
+        self.shell.read(f)
     }
 
     /// Runs `f` in one write transaction with durable commit: every operation in it commits
@@ -275,14 +248,7 @@ impl<B: Backend> ExecutionStore<B> {
     where
         E: From<ComputeError>,
     {
-        if self.shell.is_closed() {
-            return Err(ComputeError::Closed.into());
-        }
-        let txn = self.shell.backend.begin_write(durability).map_err(ComputeError::from)?;
-        let mut tx = ComputeTx::new(txn, self.shell.policy, &*self.shell.clock);
-        let out = f(&mut tx)?;
-        tx.commit().map_err(E::from)?;
-        Ok(out)
+        self.shell.write(durability, f)
     }
 
     read_op!(

@@ -37,11 +37,15 @@ fn state_key(state: LocalExecutionStateType, id: &str) -> KeyBuf {
     KeyBuf::new().u8(state.as_u8()).str(id)
 }
 
-impl<'s, T: ReadTxn> ComputeTx<'s, T> {
-    pub(crate) fn new(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
+impl<'s, T: ReadTxn> crate::shell::OpenTx<'s, T> for ComputeTx<'s, T> {
+    type Error = ComputeError;
+
+    fn open(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
         Self { txn, policy, clock, poisoned: None }
     }
+}
 
+impl<'s, T: ReadTxn> ComputeTx<'s, T> {
     pub(crate) fn txn(&self) -> &T {
         &self.txn
     }
@@ -203,6 +207,17 @@ impl From<(u8, String)> for ComputeError {
     }
 }
 
+impl<T: WriteTxn> crate::shell::CommitTx for ComputeTx<'_, T> {
+    type Error = ComputeError;
+
+    fn commit(self) -> Result<(), ComputeError> {
+        if let Some(e) = self.poisoned {
+            return Err(ComputeError::Storage(e));
+        }
+        Ok(self.txn.commit()?)
+    }
+}
+
 impl<T: WriteTxn> ComputeTx<'_, T> {
     /// Runs a write operation, refusing to continue after a storage failure and remembering one.
     fn guarded<R>(&mut self, op: impl FnOnce(&mut Self) -> Result<R, ComputeError>) -> Result<R, ComputeError> {
@@ -214,13 +229,6 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             self.poisoned = Some(e.clone());
         }
         out
-    }
-
-    pub(crate) fn commit(self) -> Result<(), ComputeError> {
-        if let Some(e) = self.poisoned {
-            return Err(ComputeError::Storage(e));
-        }
-        Ok(self.txn.commit()?)
     }
 
     fn now_nanos(&self) -> i64 {

@@ -3,10 +3,10 @@
 //! the transition policy.
 
 use alloc::string::String;
-use alloc::vec;
 
 use super::requests::{UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest};
-use crate::error::{ConditionError, JobStoreError, RecordKind};
+use crate::condition::{not_terminal, Conditions};
+use crate::error::{JobStoreError, RecordKind};
 use crate::model::{Evaluation, Execution, Job, JobHistory, StateChange};
 use crate::state::{JobHistoryType, JobStateType};
 use crate::time::Timestamp;
@@ -32,36 +32,12 @@ pub fn apply_job_update(
     let kind = RecordKind::Job;
     let id = &current.id;
     let actual = current.state.state_type;
-    if req.expected_state != JobStateType::Undefined && req.expected_state != actual {
-        return Err(ConditionError::StateMismatch {
-            kind,
-            id: id.clone(),
-            actual: actual.name(),
-            expected: vec![req.expected_state.name()],
-        }
-        .into());
-    }
-    if req.expected_revision != 0 && req.expected_revision != current.revision {
-        return Err(ConditionError::RevisionMismatch {
-            kind,
-            id: id.clone(),
-            actual: current.revision,
-            expected: req.expected_revision,
-        }
-        .into());
-    }
-    if req.unexpected_states.contains(&actual) {
-        return Err(ConditionError::UnexpectedState { kind, id: id.clone(), actual: actual.name() }.into());
-    }
-    if actual.is_terminal() {
-        return Err(ConditionError::AlreadyTerminal {
-            kind,
-            id: id.clone(),
-            actual: actual.name(),
-            new: req.new_state.name(),
-        }
-        .into());
-    }
+    let expected: &[JobStateType] =
+        if req.expected_state == JobStateType::Undefined { &[] } else { core::slice::from_ref(&req.expected_state) };
+    let conditions =
+        Conditions { expected, expected_revision: req.expected_revision, unexpected: &req.unexpected_states };
+    conditions.check(kind, id, actual, current.revision)?;
+    not_terminal(kind, id, actual, req.new_state)?;
     policy.check_job(id, Some(actual), req.new_state)?;
     check_comment(&req.comment)?;
     let mut next = current.clone();
@@ -92,46 +68,18 @@ pub fn apply_execution_update(
     let id = &current.id;
     let actual = current.compute_state.state_type;
     let desired = current.desired_state.state_type;
-    if !req.expected_states.is_empty() && !req.expected_states.contains(&actual) {
-        return Err(ConditionError::StateMismatch {
-            kind,
-            id: id.clone(),
-            actual: actual.name(),
-            expected: req.expected_states.iter().map(|s| s.name()).collect(),
-        }
-        .into());
-    }
-    if req.expected_revision != 0 && req.expected_revision != current.revision {
-        return Err(ConditionError::RevisionMismatch {
-            kind,
-            id: id.clone(),
-            actual: current.revision,
-            expected: req.expected_revision,
-        }
-        .into());
-    }
-    if req.unexpected_states.contains(&actual) {
-        return Err(ConditionError::UnexpectedState { kind, id: id.clone(), actual: actual.name() }.into());
-    }
-    if !req.expected_desired_states.is_empty() && !req.expected_desired_states.contains(&desired) {
-        return Err(ConditionError::StateMismatch {
-            kind,
-            id: id.clone(),
-            actual: desired.name(),
-            expected: req.expected_desired_states.iter().map(|s| s.name()).collect(),
-        }
-        .into());
-    }
+    let conditions = Conditions {
+        expected: &req.expected_states,
+        expected_revision: req.expected_revision,
+        unexpected: &req.unexpected_states,
+    };
+    conditions.check(kind, id, actual, current.revision)?;
+    // The desired-state condition (a v1.8 addition) is checked after upstream's three.
+    let desired_conditions =
+        Conditions { expected: &req.expected_desired_states, expected_revision: 0, unexpected: &[] };
+    desired_conditions.check(kind, id, desired, current.revision)?;
     let p = &req.patch;
-    if actual.is_terminal() {
-        return Err(ConditionError::AlreadyTerminal {
-            kind,
-            id: id.clone(),
-            actual: actual.name(),
-            new: p.compute_state.unwrap_or(actual).name(),
-        }
-        .into());
-    }
+    not_terminal(kind, id, actual, p.compute_state.unwrap_or(actual))?;
     if let Some(to) = p.compute_state {
         policy.check_compute(id, Some(actual), to)?;
     }
@@ -205,26 +153,9 @@ pub fn apply_evaluation_update(
     now: Timestamp,
 ) -> Result<Evaluation, JobStoreError> {
     let kind = RecordKind::Evaluation;
-    if let Some(expected) = req.expected_status {
-        if expected != current.status {
-            return Err(ConditionError::StateMismatch {
-                kind,
-                id: current.id.clone(),
-                actual: current.status.name(),
-                expected: vec![expected.name()],
-            }
-            .into());
-        }
-    }
-    if current.status.is_terminal() {
-        return Err(ConditionError::AlreadyTerminal {
-            kind,
-            id: current.id.clone(),
-            actual: current.status.name(),
-            new: req.new_status.name(),
-        }
-        .into());
-    }
+    let expected = req.expected_status.as_slice();
+    Conditions { expected, expected_revision: 0, unexpected: &[] }.check(kind, &current.id, current.status, 0)?;
+    not_terminal(kind, &current.id, current.status, req.new_status)?;
     policy.check_evaluation(&current.id, Some(current.status), req.new_status)?;
     if let Some(c) = &req.comment {
         check_comment(c)?;

@@ -134,13 +134,11 @@ impl<B: Backend> JobStore<B> {
         &self.shell.backend
     }
 
-    fn read<R>(&self, f: impl FnOnce(&JobTx<'_, B::Read<'_>>) -> Result<R, JobStoreError>) -> Result<R, JobStoreError> {
-        if self.shell.is_closed() {
-            return Err(JobStoreError::Closed);
-        }
-        let txn = self.shell.backend.begin_read()?;
-        let tx = JobTx::new(txn, self.shell.policy, &*self.shell.clock);
-        f(&tx)
+    fn read<'a, R>(
+        &'a self,
+        f: impl FnOnce(&JobTx<'a, B::Read<'a>>) -> Result<R, JobStoreError>,
+    ) -> Result<R, JobStoreError> {
+        self.shell.read(f)
     }
 
     /// Runs `f` in one write transaction with durable commit: every operation in it commits
@@ -165,14 +163,7 @@ impl<B: Backend> JobStore<B> {
     where
         E: From<JobStoreError>,
     {
-        if self.shell.is_closed() {
-            return Err(JobStoreError::Closed.into());
-        }
-        let txn = self.shell.backend.begin_write(durability).map_err(JobStoreError::from)?;
-        let mut tx = JobTx::new(txn, self.shell.policy, &*self.shell.clock);
-        let out = f(&mut tx)?;
-        tx.commit().map_err(E::from)?;
-        Ok(out)
+        self.shell.write(durability, f)
     }
 
     read_op!(

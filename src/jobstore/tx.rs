@@ -35,11 +35,15 @@ pub(super) fn missing<V: Value>(table: crate::kv::Table<V>, what: &str) -> Stora
     StorageError::Corrupt { table: table.name(), detail: alloc::format!("index entry for missing record {what}") }
 }
 
-impl<'s, T: ReadTxn> JobTx<'s, T> {
-    pub(crate) fn new(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
+impl<'s, T: ReadTxn> crate::shell::OpenTx<'s, T> for JobTx<'s, T> {
+    type Error = JobStoreError;
+
+    fn open(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
         Self { txn, policy, clock, poisoned: None }
     }
+}
 
+impl<'s, T: ReadTxn> JobTx<'s, T> {
     pub(super) fn resolve_job(&self, id: &str) -> Result<(String, Job), JobStoreError> {
         match lookup(&self.txn, JOBS, id)? {
             Lookup::Found(id, job) => Ok((id, job)),
@@ -205,6 +209,17 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
     }
 }
 
+impl<T: WriteTxn> crate::shell::CommitTx for JobTx<'_, T> {
+    type Error = JobStoreError;
+
+    fn commit(self) -> Result<(), JobStoreError> {
+        if let Some(e) = self.poisoned {
+            return Err(JobStoreError::Storage(e));
+        }
+        Ok(self.txn.commit()?)
+    }
+}
+
 impl<T: WriteTxn> JobTx<'_, T> {
     fn guarded<R>(&mut self, op: impl FnOnce(&mut Self) -> Result<R, JobStoreError>) -> Result<R, JobStoreError> {
         if let Some(e) = &self.poisoned {
@@ -215,13 +230,6 @@ impl<T: WriteTxn> JobTx<'_, T> {
             self.poisoned = Some(e.clone());
         }
         out
-    }
-
-    pub(crate) fn commit(self) -> Result<(), JobStoreError> {
-        if let Some(e) = self.poisoned {
-            return Err(JobStoreError::Storage(e));
-        }
-        Ok(self.txn.commit()?)
     }
 
     fn append_history(&mut self, job_id: &str, mut entry: JobHistory) -> Result<(), StorageError> {
