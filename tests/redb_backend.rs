@@ -385,7 +385,20 @@ fn foreign_files_are_refused_and_left_unchanged() {
     bolt[16..20].copy_from_slice(&0xED0C_DAEDu32.to_le_bytes());
     bolt[20..24].copy_from_slice(&2u32.to_le_bytes());
     bolt[24..28].copy_from_slice(&4096u32.to_le_bytes());
-    assert_refused_untouched(&file("jobs.db", &bolt), "a bbolt (Bacalhau v1.x) database");
+    let bolt_path = file("jobs.db", &bolt);
+    for read_only in [false, true] {
+        let result = if read_only {
+            RedbBackend::open_read_only(&bolt_path, StoreKind::Requester, &RedbOptions::default())
+        } else {
+            RedbBackend::open(&bolt_path, StoreKind::Requester, &RedbOptions::default())
+        };
+        let err = result.unwrap_err();
+        assert_eq!(err.code(), "LegacyBbolt", "{err:?}");
+        let text = err.to_string();
+        let want = format!("bacalhau-state migrate --requester-job-store-path {}", bolt_path.display());
+        assert!(text.contains(&want), "{text}");
+    }
+    assert_eq!(fs::read(&bolt_path).unwrap(), bolt, "the bbolt file must stay byte-for-byte unchanged");
 }
 
 #[test]

@@ -159,6 +159,14 @@ pub enum OpenError {
         /// What is there instead ("an empty file", "a directory", ...).
         found: String,
     },
+    /// The path holds a Bacalhau v1.x bbolt store (the same default paths): it is never opened
+    /// or modified; the message names the `bacalhau-state migrate` command that converts it.
+    LegacyBbolt {
+        /// Store path.
+        path: PathBuf,
+        /// The store kind that was being opened.
+        kind: StoreKind,
+    },
     /// The file system refused (permissions, missing file for a read-only open, disk full, ...).
     Io {
         /// Store path.
@@ -183,6 +191,7 @@ impl OpenError {
             OpenError::NewerSchema { .. } => "NewerSchema",
             OpenError::WrongKind { .. } => "WrongKind",
             OpenError::NotAStore { .. } => "NotAStore",
+            OpenError::LegacyBbolt { .. } => "LegacyBbolt",
             OpenError::Io { .. } => "Io",
             OpenError::Storage { .. } => "Storage",
         }
@@ -195,6 +204,7 @@ impl OpenError {
             | OpenError::NewerSchema { path, .. }
             | OpenError::WrongKind { path, .. }
             | OpenError::NotAStore { path, .. }
+            | OpenError::LegacyBbolt { path, .. }
             | OpenError::Io { path, .. }
             | OpenError::Storage { path, .. } => path,
         }
@@ -218,6 +228,25 @@ impl fmt::Display for OpenError {
             }
             OpenError::NotAStore { path, found } => {
                 write!(f, "{} is not a bacalhau-state store: found {found}", path.display())
+            }
+            OpenError::LegacyBbolt { path, kind } => {
+                let role = match kind {
+                    StoreKind::Compute => crate::config::StoreRole::Compute,
+                    StoreKind::Requester => crate::config::StoreRole::Requester,
+                };
+                let shown = path.display().to_string();
+                let quoted = if shown.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+                    shown.clone()
+                } else {
+                    format!("'{}'", shown.replace('\'', "'\\''"))
+                };
+                write!(
+                    f,
+                    "{shown} is a Bacalhau v1.x bbolt {} store; it is left untouched. Convert it with: \
+                     bacalhau-state migrate {} {quoted} (the bbolt file is kept as {shown}.bbolt-backup)",
+                    kind.as_str(),
+                    role.path_flag()
+                )
             }
             OpenError::Io { path, source } => {
                 write!(f, "cannot open store {}: {source}", path.display())
@@ -282,7 +311,7 @@ impl RedbBackend {
                 Err(e) => return Err(io_error(path, e)),
                 Ok(meta) => check_file_type(path, &meta)?,
             }
-            sniff(path)?;
+            sniff(path, kind)?;
             // redb rewrites header state when it opens a file for writing, so the metadata of
             // an existing file is checked read-only first: a foreign redb file, or a store of
             // the wrong kind or a newer schema, stays byte-for-byte unchanged.
@@ -338,7 +367,7 @@ impl RedbBackend {
                 Err(e) => return Err(io_error(path, e)),
                 Ok(meta) => check_file_type(path, &meta)?,
             }
-            sniff(path)?;
+            sniff(path, kind)?;
             let builder = make_builder(options, mode);
             match catch_unwind(AssertUnwindSafe(|| builder.open_read_only(path))) {
                 Ok(Ok(db)) => break db,
@@ -521,14 +550,20 @@ fn check_file_type(path: &Path, meta: &fs::Metadata) -> Result<(), OpenError> {
 
 /// Refuses anything that is not a redb file before redb sees it, because redb initialises an
 /// empty file and may rewrite what it takes for a damaged database of its own.
-fn sniff(path: &Path) -> Result<(), OpenError> {
+fn sniff(path: &Path, kind: StoreKind) -> Result<(), OpenError> {
     let mut head = Vec::with_capacity(4096);
     File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head)).map_err(|e| io_error(path, e))?;
     if head.starts_with(&REDB_MAGIC) {
         return Ok(());
     }
-    Err(not_a_store(path, describe_foreign(&head)))
+    let found = describe_foreign(&head);
+    if found == BBOLT_FOUND {
+        return Err(OpenError::LegacyBbolt { path: path.to_path_buf(), kind });
+    }
+    Err(not_a_store(path, found))
 }
+
+const BBOLT_FOUND: &str = "a bbolt (Bacalhau v1.x) database";
 
 fn describe_foreign(head: &[u8]) -> &'static str {
     if head.is_empty() {
@@ -536,7 +571,7 @@ fn describe_foreign(head: &[u8]) -> &'static str {
     }
     if let Some(magic) = head.get(BBOLT_MAGIC_OFFSET..BBOLT_MAGIC_OFFSET + 4) {
         if u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]) == BBOLT_MAGIC {
-            return "a bbolt (Bacalhau v1.x) database";
+            return BBOLT_FOUND;
         }
     }
     // A read may end inside a multi-byte character; only the complete prefix has to be valid.

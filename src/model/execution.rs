@@ -87,8 +87,8 @@ pub struct SpecConfig {
     /// Plugin type.
     #[serde(rename = "Type")]
     pub spec_type: String,
-    /// Plugin parameters.
-    #[serde(rename = "Params")]
+    /// Plugin parameters (omitted when empty, as Go's `omitempty` does).
+    #[serde(rename = "Params", skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Opaque>,
 }
 
