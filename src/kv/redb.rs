@@ -397,7 +397,8 @@ impl RedbBackend {
 
     /// Opens a store over a caller-supplied redb [`StorageBackend`](::redb::StorageBackend)
     /// instead of a file: an empty backend gets a new store (metadata written), anything else
-    /// must hold a store of `kind`. For tests that inject I/O faults or keep the bytes in memory
+    /// must hold a store of `kind` (a backend whose redb database holds no table yet counts as
+    /// empty). For tests that inject I/O faults or keep the bytes in memory
     /// to reopen them; nodes use [`RedbBackend::open`]. There is no path ([`RedbBackend::path`]
     /// is `<custom backend>`, [`RedbBackend::file_size`] is `None`), no sniffing of foreign
     /// bytes and no lock wait: locking is whatever the backend implements.
@@ -408,13 +409,20 @@ impl RedbBackend {
         options: &RedbOptions,
     ) -> Result<RedbBackend, OpenError> {
         let path = Path::new(CUSTOM_BACKEND);
-        let fresh = backend.len().map_err(|e| io_error(path, e))? == 0;
         let builder = make_builder(options, ConcurrencyMode::ExclusiveWriter);
         let db = match catch_unwind(AssertUnwindSafe(|| builder.create_with_backend(backend))) {
             Ok(Ok(db)) => db,
             Ok(Err(e)) => return Err(database_error(path, e)),
             Err(_) => return Err(panicked(path)),
         };
+        // New, or created by an earlier call that failed before its metadata committed.
+        let fresh = db
+            .begin_read()
+            .map_err(|e| OpenError::Storage { path: path.to_path_buf(), detail: transaction_error(e).to_string() })?
+            .list_tables()
+            .map_err(|e| OpenError::Storage { path: path.to_path_buf(), detail: storage_error(e).to_string() })?
+            .next()
+            .is_none();
         if fresh {
             write_meta(&db, kind).map_err(|e| match e {
                 StorageError::StorageFull { detail } => {
