@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use bacalhau_state::config::{self, ConfigInputs, NodeStoreConfig, ProcessEnv, Source, StoreConfig, StoreRole, StoreType};
+use bacalhau_state::config::{
+    self, ConfigInputs, NodeStoreConfig, ProcessEnv, Source, StoreConfig, StoreRole, StoreType,
+};
 use bacalhau_state::kv::redb::{OpenError, RedbBackend, RedbOptions};
 use bacalhau_state::kv::StoreKind;
 use bacalhau_state::{ExecutionStore, JobStore, StoreBuilder};
@@ -77,7 +79,7 @@ pub fn resolve(g: &GlobalArgs, create_node_id: bool) -> Result<Node> {
             Ok(_) => return Err(anyhow!("node ID file {} is empty: delete it or pass --node-id", file.display())),
             Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
                 if create_node_id {
-                    (create_persisted_node_id(&repo, &file)?, true)
+                    (new_node_id(), true)
                 } else {
                     // Only used to resolve explicit paths; default paths are refused below.
                     ("unknown-node".to_string(), false)
@@ -88,20 +90,32 @@ pub fn resolve(g: &GlobalArgs, create_node_id: bool) -> Result<Node> {
     };
     config::validate_node_id(&node_id).map_err(config_error)?;
     let cfg = config::resolve(&inputs, &env, &node_id).map_err(config_error)?;
+    // A generated ID is kept only once the configuration is known to be usable.
+    if known && explicit_or_file_missing(g, &file) {
+        persist_node_id(&repo, &file, &node_id)?;
+    }
     Ok(Node { cfg, node_id_known: known })
 }
 
-fn create_persisted_node_id(repo: &Path, file: &Path) -> Result<String> {
+fn explicit_or_file_missing(g: &GlobalArgs, file: &Path) -> bool {
+    g.node_id.as_deref().is_none_or(|s| s.trim().is_empty()) && !file.exists()
+}
+
+fn new_node_id() -> String {
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let h = crate::plan::mix(&[seed as u64, (seed >> 64) as u64, u64::from(std::process::id())]);
+    format!("n-{}", crate::plan::uuid(h, crate::plan::mix(&[h, 1])))
+}
+
+fn persist_node_id(repo: &Path, file: &Path, id: &str) -> Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
     b.create(repo).map_err(|e| anyhow!("cannot create repo directory {}: {e}", repo.display()))?;
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let h = crate::plan::mix(&[seed as u64, (seed >> 64) as u64, u64::from(std::process::id())]);
-    let id = format!("n-{}", crate::plan::uuid(h, crate::plan::mix(&[h, 1])));
-    std::fs::write(file, format!("{id}\n")).map_err(|e| anyhow!("cannot write node ID file {}: {e}", file.display()))?;
-    Ok(id)
+    std::fs::write(file, format!("{id}\n"))
+        .map_err(|e| anyhow!("cannot write node ID file {}: {e}", file.display()))?;
+    Ok(())
 }
 
 impl Node {

@@ -183,7 +183,10 @@ fn jobs_store(node: &Node) -> Result<bacalhau_state::JobStore<bacalhau_state::kv
     ctx::open_jobs_ro(&s.path, s.path_source)
 }
 
-fn compute_store(node: &Node, i: usize) -> Result<bacalhau_state::ExecutionStore<bacalhau_state::kv::redb::RedbBackend>> {
+fn compute_store(
+    node: &Node,
+    i: usize,
+) -> Result<bacalhau_state::ExecutionStore<bacalhau_state::kv::redb::RedbBackend>> {
     let s = node.inspectable(StoreRole::Compute)?;
     ctx::open_compute_ro(&node.compute_path(i), s.path_source)
 }
@@ -250,8 +253,18 @@ pub fn jobs(g: &GlobalArgs, c: &JobsCmd) -> Result<ExitCode> {
                             (None, Some(s)) => format!("execution {} -> {}", s.previous, s.new),
                             _ => String::new(),
                         };
-                        let desired = h.desired_state.as_ref().map(|d| format!(" (desired {} -> {})", d.previous, d.new)).unwrap_or_default();
-                        vec![h.seq_num.to_string(), h.time.to_string(), h.execution_id.clone(), format!("{change}{desired}"), h.comment.clone()]
+                        let desired = h
+                            .desired_state
+                            .as_ref()
+                            .map(|d| format!(" (desired {} -> {})", d.previous, d.new))
+                            .unwrap_or_default();
+                        vec![
+                            h.seq_num.to_string(),
+                            h.time.to_string(),
+                            h.execution_id.clone(),
+                            format!("{change}{desired}"),
+                            h.comment.clone(),
+                        ]
                     })
                     .collect();
                 print_table(&["SEQ", "TIME", "EXECUTION", "CHANGE", "COMMENT"], &rows);
@@ -272,11 +285,9 @@ fn jobs_list(node: &Node, a: &JobsListArgs) -> Result<ExitCode> {
         None => None,
     };
     let state = match &a.state {
-        Some(s) => Some(
-            JobStateType::from_name(s)
-                .filter(|s| *s != JobStateType::Undefined)
-                .ok_or_else(|| usage(format!("invalid --state {s:?}: expected Pending, Running, Completed, Failed or Stopped")))?,
-        ),
+        Some(s) => Some(JobStateType::from_name(s).filter(|s| *s != JobStateType::Undefined).ok_or_else(|| {
+            usage(format!("invalid --state {s:?}: expected Pending, Running, Completed, Failed or Stopped"))
+        })?),
         None => None,
     };
     let store = jobs_store(node)?;
@@ -356,7 +367,12 @@ pub fn requester(g: &GlobalArgs, c: &RequesterCmd) -> Result<ExitCode> {
             if a.job.is_none() && a.on_node.is_none() && !a.in_progress {
                 return Err(usage("requester executions needs --job, --on-node or --in-progress"));
             }
-            let opts = GetExecutionsOptions { job_id: a.job.clone(), node_id: a.on_node.clone(), in_progress_only: a.in_progress, include_job: false };
+            let opts = GetExecutionsOptions {
+                job_id: a.job.clone(),
+                node_id: a.on_node.clone(),
+                in_progress_only: a.in_progress,
+                include_job: false,
+            };
             print_req_execs(&jobs_store(&node)?.get_executions(&opts)?)
         }
     }
@@ -378,7 +394,17 @@ pub fn evals(g: &GlobalArgs, c: &EvalsCmd) -> Result<ExitCode> {
     } else {
         let rows: Vec<Vec<String>> = list
             .iter()
-            .map(|e| vec![e.id.clone(), e.job_id.clone(), e.triggered_by.clone(), e.eval_type.clone(), e.status.name().to_string(), time(e.create_time), time(e.modify_time)])
+            .map(|e| {
+                vec![
+                    e.id.clone(),
+                    e.job_id.clone(),
+                    e.triggered_by.clone(),
+                    e.eval_type.clone(),
+                    e.status.name().to_string(),
+                    time(e.create_time),
+                    time(e.modify_time),
+                ]
+            })
             .collect();
         print_table(&["ID", "JOB", "TRIGGERED BY", "TYPE", "STATUS", "CREATED", "MODIFIED"], &rows);
     }
@@ -386,7 +412,13 @@ pub fn evals(g: &GlobalArgs, c: &EvalsCmd) -> Result<ExitCode> {
 }
 
 fn local_row(l: &LocalExecutionState) -> Vec<String> {
-    vec![l.execution.id.clone(), l.execution.job_id.clone(), l.state.name().to_string(), l.version.to_string(), l.update_time.to_string()]
+    vec![
+        l.execution.id.clone(),
+        l.execution.job_id.clone(),
+        l.state.name().to_string(),
+        l.version.to_string(),
+        l.update_time.to_string(),
+    ]
 }
 
 /// `executions ...` (a compute node's store).
@@ -394,11 +426,15 @@ pub fn executions(g: &GlobalArgs, c: &ExecutionsCmd) -> Result<ExitCode> {
     let node = ctx::resolve(g, false)?;
     match c {
         ExecutionsCmd::List { node: n, limit, next_token } => {
-            let page = compute_store(&node, n.node)?.list_executions(&PageRequest { limit: *limit, next_token: next_token.clone() })?;
+            let page = compute_store(&node, n.node)?
+                .list_executions(&PageRequest { limit: *limit, next_token: next_token.clone() })?;
             if output::json() {
                 print_json(&page)?;
             } else {
-                print_table(&["ID", "JOB", "STATE", "VERSION", "UPDATED"], &page.items.iter().map(local_row).collect::<Vec<_>>());
+                print_table(
+                    &["ID", "JOB", "STATE", "VERSION", "UPDATED"],
+                    &page.items.iter().map(local_row).collect::<Vec<_>>(),
+                );
                 print_next(&page.next_token);
             }
         }
@@ -428,7 +464,14 @@ pub fn executions(g: &GlobalArgs, c: &ExecutionsCmd) -> Result<ExitCode> {
                 let rows: Vec<Vec<String>> = page
                     .items
                     .iter()
-                    .map(|h| vec![h.new_version.to_string(), h.time.to_string(), format!("{} -> {}", h.previous_state, h.new_state), h.comment.clone()])
+                    .map(|h| {
+                        vec![
+                            h.new_version.to_string(),
+                            h.time.to_string(),
+                            format!("{} -> {}", h.previous_state, h.new_state),
+                            h.comment.clone(),
+                        ]
+                    })
                     .collect();
                 print_table(&["VERSION", "TIME", "CHANGE", "COMMENT"], &rows);
             }
@@ -440,11 +483,19 @@ pub fn executions(g: &GlobalArgs, c: &ExecutionsCmd) -> Result<ExitCode> {
 fn event_line(e: &Event) -> String {
     let (id, state) = match &e.object {
         EventObject::Job(j) => (j.id.clone(), j.state.state_type.name().to_string()),
-        EventObject::Execution(x) => (x.id.clone(), format!("{}/{}", x.compute_state.state_type.name(), x.desired_state.state_type.name())),
+        EventObject::Execution(x) => {
+            (x.id.clone(), format!("{}/{}", x.compute_state.state_type.name(), x.desired_state.state_type.name()))
+        }
         EventObject::Evaluation(v) => (v.id.clone(), v.status.name().to_string()),
         EventObject::LocalExecution(l) => (l.execution.id.clone(), l.state.name().to_string()),
     };
-    format!("{:>8}  {}  {:<6}  {:<14}  {id}  {state}", e.seq_num, time(e.timestamp), e.operation.as_str(), e.object.type_name())
+    format!(
+        "{:>8}  {}  {:<6}  {:<14}  {id}  {state}",
+        e.seq_num,
+        time(e.timestamp),
+        e.operation.as_str(),
+        e.object.type_name()
+    )
 }
 
 /// `events`.

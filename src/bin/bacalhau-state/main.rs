@@ -136,7 +136,18 @@ fn main() -> ExitCode {
         let text = info.to_string().replace(['\n', '\r'], " ");
         eprintln!("error: internal error: {text}");
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, like every other error: clap's first line names the problem.
+            let text = e.render().to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
     output::set_format(cli.global.output);
     let result = match &cli.command {
         Command::Simulate(a) => simulate::run(&cli.global, a),

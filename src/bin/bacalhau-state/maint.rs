@@ -53,7 +53,12 @@ fn size(path: &Option<PathBuf>) -> Option<u64> {
 }
 
 /// The report of a job store.
-pub fn requester_report<B: Backend>(s: &JobStore<B>, node_id: &str, t: StoreType, path: Option<PathBuf>) -> Result<StoreReport> {
+pub fn requester_report<B: Backend>(
+    s: &JobStore<B>,
+    node_id: &str,
+    t: StoreType,
+    path: Option<PathBuf>,
+) -> Result<StoreReport> {
     let st = s.stats()?;
     Ok(StoreReport {
         store: "requester".into(),
@@ -71,7 +76,13 @@ pub fn requester_report<B: Backend>(s: &JobStore<B>, node_id: &str, t: StoreType
 }
 
 /// The report of a compute store.
-pub fn compute_report<B: Backend>(s: &ExecutionStore<B>, i: usize, node_id: &str, t: StoreType, path: Option<PathBuf>) -> Result<StoreReport> {
+pub fn compute_report<B: Backend>(
+    s: &ExecutionStore<B>,
+    i: usize,
+    node_id: &str,
+    t: StoreType,
+    path: Option<PathBuf>,
+) -> Result<StoreReport> {
     let st = s.stats()?;
     Ok(StoreReport {
         store: "compute".into(),
@@ -243,7 +254,12 @@ pub fn import(g: &GlobalArgs, a: &ImportArgs) -> Result<ExitCode> {
             if output::json() {
                 print_json(&serde_json::json!({ "store": path, "file": a.file, "records": n }))?;
             } else {
-                out!("imported {} into {} ({n} {})", a.file.display(), path.display(), if kind == StoreKind::Requester { "jobs" } else { "executions" });
+                out!(
+                    "imported {} into {} ({n} {})",
+                    a.file.display(),
+                    path.display(),
+                    if kind == StoreKind::Requester { "jobs" } else { "executions" }
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -335,8 +351,18 @@ pub fn check(g: &GlobalArgs, a: &MaintArgs) -> Result<ExitCode> {
             }
             Err(OpenError::InUse { .. }) => {
                 // A running simulate shares its stores with readers: check what it has committed.
-                let b = RedbBackend::open_read_only(&path, kind, &RedbOptions { lock_timeout: ctx::INSPECT_LOCK_TIMEOUT, shared_readers: true, ..RedbOptions::default() })
-                    .map_err(|e| anyhow!("{e}; hint: another process holds the store exclusively: wait for it to finish"))?;
+                let b = RedbBackend::open_read_only(
+                    &path,
+                    kind,
+                    &RedbOptions {
+                        lock_timeout: ctx::INSPECT_LOCK_TIMEOUT,
+                        shared_readers: true,
+                        ..RedbOptions::default()
+                    },
+                )
+                .map_err(|e| {
+                    anyhow!("{e}; hint: another process holds the store exclusively: wait for it to finish")
+                })?;
                 run_check(kind, b, "skipped: the store is open in another process".to_string())?
             }
             Err(e) => return Err(anyhow!("{what}: {e} ({})", ctx::source_text(src))),
@@ -373,7 +399,9 @@ pub fn compact(g: &GlobalArgs, a: &MaintArgs) -> Result<ExitCode> {
     let mut rows = Vec::new();
     for (path, src, kind, what) in maint_targets(&node, a)? {
         let b = open_exclusive(&path, kind).map_err(|e| match e {
-            OpenError::InUse { .. } => anyhow!("{e}; hint: compaction needs the store to itself: stop the process using it first"),
+            OpenError::InUse { .. } => {
+                anyhow!("{e}; hint: compaction needs the store to itself: stop the process using it first")
+            }
             e => anyhow!("{what}: {e} ({})", ctx::source_text(src)),
         })?;
         let before = b.file_size().unwrap_or(0);

@@ -28,12 +28,17 @@ use anyhow::{anyhow, bail, Result};
 use bacalhau_state::compute::UpdateExecutionStateRequest;
 use bacalhau_state::config::StoreType;
 use bacalhau_state::error::{ComputeError, JobStoreError};
-use bacalhau_state::jobstore::{ExecutionPatch, GetExecutionsOptions, UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest};
+use bacalhau_state::jobstore::{
+    ExecutionPatch, GetExecutionsOptions, UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest,
+};
 use bacalhau_state::kv::memory::MemoryBackend;
 use bacalhau_state::kv::{Backend, StoreKind};
-use bacalhau_state::model::{Evaluation, Execution, Job, JobType, LocalExecutionState, RunCommandResult, SpecConfig, State};
+use bacalhau_state::model::{
+    Evaluation, Execution, Job, JobType, LocalExecutionState, RunCommandResult, SpecConfig, State,
+};
 use bacalhau_state::state::{
-    EvaluationStatus, ExecutionDesiredStateType as D, ExecutionStateType as X, JobStateType as J, LocalExecutionStateType as L,
+    EvaluationStatus, ExecutionDesiredStateType as D, ExecutionStateType as X, JobStateType as J,
+    LocalExecutionStateType as L,
 };
 use bacalhau_state::{ExecutionStore, JobStore, StoreBuilder};
 use clap::Args;
@@ -67,7 +72,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 2)]
     pub max_retries: u32,
     /// Jobs in flight at once
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub concurrency: u64,
     /// No progress bar (it is also hidden when stderr is not a terminal)
     #[arg(long, short)]
@@ -87,7 +92,9 @@ pub fn run(g: &GlobalArgs, a: &SimulateArgs) -> Result<ExitCode> {
     let node = ctx::resolve(g, true)?;
     let k = a.nodes as usize;
     let mem_note = |what: &str| {
-        eprintln!("note: the {what} is inmemory: nothing will persist after this run ends (use boltdb/redb to keep it)");
+        eprintln!(
+            "note: the {what} is inmemory: nothing will persist after this run ends (use boltdb/redb to keep it)"
+        );
     };
     if node.cfg.requester.store_type == StoreType::InMemory {
         mem_note("requester job store");
@@ -134,6 +141,7 @@ fn mem_computes(k: usize) -> Vec<ExecutionStore<MemoryBackend>> {
 }
 
 /// One write on the requester store.
+#[allow(clippy::large_enum_variant)]
 enum ReqOp {
     CreateJob(Box<Job>),
     CreateEval(Evaluation),
@@ -220,7 +228,8 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
             Err(JobStoreError::JobNotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        let mut v = View { job, execs: BTreeMap::new(), evals: Vec::new(), local: BTreeMap::new(), attempts: BTreeMap::new() };
+        let mut v =
+            View { job, execs: BTreeMap::new(), evals: Vec::new(), local: BTreeMap::new(), attempts: BTreeMap::new() };
         if v.job.is_none() {
             return Ok(v);
         }
@@ -287,12 +296,20 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
             let eval = self.eval(plan, &plan.job, 0, "job-register");
             return Ok(Step::Req(vec![ReqOp::CreateJob(Box::new(plan.job.clone())), ReqOp::CreateEval(eval)]));
         };
-        if let Some(ev) = v.evals.iter().filter(|e| e.status == EvaluationStatus::Pending).min_by_key(|e| (e.create_time, e.id.clone())) {
+        if let Some(ev) = v
+            .evals
+            .iter()
+            .filter(|e| e.status == EvaluationStatus::Pending)
+            .min_by_key(|e| (e.create_time, e.id.clone()))
+        {
             return Ok(Step::Req(self.process_eval(plan, job, v, ev)));
         }
         let js = job.state.state_type;
-        let mut cands: Vec<&Execution> =
-            v.execs.values().filter(|e| !e.compute_state.state_type.is_terminal() && v.attempts.contains_key(&e.id)).collect();
+        let mut cands: Vec<&Execution> = v
+            .execs
+            .values()
+            .filter(|e| !e.compute_state.state_type.is_terminal() && v.attempts.contains_key(&e.id))
+            .collect();
         cands.sort_by_key(|e| (rank(e), e.id.clone()));
         let mut steps = Vec::new();
         for e in &cands {
@@ -302,7 +319,9 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
             }
         }
         if plan.user_stop && js == J::Running && self.stop_due(plan, v, steps.is_empty() && !cands.is_empty()) {
-            let req = UpdateJobStateRequest::new(&job.id, J::Stopped).unexpected(&[J::Completed]).with_comment("job canceled by user");
+            let req = UpdateJobStateRequest::new(&job.id, J::Stopped)
+                .unexpected(&[J::Completed])
+                .with_comment("job canceled by user");
             let eval = self.eval(plan, job, 1, "job-cancel");
             return Ok(Step::Req(vec![ReqOp::UpdateJob(req), ReqOp::CreateEval(eval)]));
         }
@@ -314,7 +333,8 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
     fn stop_due(&self, plan: &JobPlan, v: &View, steady: bool) -> bool {
         match plan.job_type {
             JobType::Batch => self.latest(plan, v)[0].is_some_and(|(_, e)| {
-                e.compute_state.state_type == X::BidAccepted && v.local.get(&e.id).is_some_and(|l| l.state == L::Running)
+                e.compute_state.state_type == X::BidAccepted
+                    && v.local.get(&e.id).is_some_and(|l| l.state == L::Running)
             }),
             JobType::Service | JobType::Daemon => steady,
             JobType::Ops => false,
@@ -358,12 +378,18 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
             } else if a < self.p.max_retries {
                 creates.push((slot, a + 1));
             } else {
-                let why = if e.compute_state.message.is_empty() { c.name().to_string() } else { e.compute_state.message.clone() };
+                let why = if e.compute_state.message.is_empty() {
+                    c.name().to_string()
+                } else {
+                    e.compute_state.message.clone()
+                };
                 fatal = Some(format!("retries exhausted: execution {} ended {}: {why}", e.id, c.name()));
             }
         }
         if let Some(msg) = fatal {
-            ops.push(ReqOp::UpdateJob(UpdateJobStateRequest::new(&job.id, J::Failed).expecting_revision(job.revision).with_comment(msg)));
+            ops.push(ReqOp::UpdateJob(
+                UpdateJobStateRequest::new(&job.id, J::Failed).expecting_revision(job.revision).with_comment(msg),
+            ));
             ops.extend(self.stop_all(v, "overall job has failed"));
         } else if !creates.is_empty() {
             let pre_approved = matches!(plan.job_type, JobType::Daemon | JobType::Ops);
@@ -383,12 +409,16 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
                 })));
             }
             if pre_approved && js == J::Pending {
-                ops.push(ReqOp::UpdateJob(UpdateJobStateRequest::new(&job.id, J::Running).expecting_revision(job.revision)));
+                ops.push(ReqOp::UpdateJob(
+                    UpdateJobStateRequest::new(&job.id, J::Running).expecting_revision(job.revision),
+                ));
             }
         } else if active == 0 {
             match plan.job_type {
                 JobType::Batch | JobType::Ops => {
-                    ops.push(ReqOp::UpdateJob(UpdateJobStateRequest::new(&job.id, J::Completed).expecting_revision(job.revision)));
+                    ops.push(ReqOp::UpdateJob(
+                        UpdateJobStateRequest::new(&job.id, J::Completed).expecting_revision(job.revision),
+                    ));
                 }
                 JobType::Service | JobType::Daemon => {
                     ops.push(ReqOp::UpdateJob(
@@ -432,19 +462,23 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
             spec_type: if ep.publishes { "s3".into() } else { "local".into() },
             ..SpecConfig::default()
         }));
-        patch.run_output = Some(Some(RunCommandResult { stdout: format!("{} done\n", e.name), exit_code: 0, ..Default::default() }));
+        patch.run_output =
+            Some(Some(RunCommandResult { stdout: format!("{} done\n", e.name), exit_code: 0, ..Default::default() }));
         let req = exec_update(&e.id, patch).expecting(&[X::BidAccepted, X::AskForBidAccepted, X::New]);
         self.end(plan, job, e, req, "exec-update")
     }
 
     fn failed(&self, plan: &JobPlan, job: &Job, e: &Execution) -> Step {
-        let patch = ExecutionPatch::compute(X::Failed).with_compute_message(FAILURE_TEXT).and_desired(D::Stopped, "execution failed");
+        let patch = ExecutionPatch::compute(X::Failed)
+            .with_compute_message(FAILURE_TEXT)
+            .and_desired(D::Stopped, "execution failed");
         let req = exec_update(&e.id, patch).unexpected(&[X::Completed, X::Cancelled]);
         self.end(plan, job, e, req, "exec-failure")
     }
 
     fn cancelled(&self, plan: &JobPlan, job: &Job, e: &Execution) -> Step {
-        let req = exec_update(&e.id, ExecutionPatch::compute(X::Cancelled)).with_comment(e.desired_state.message.clone());
+        let req =
+            exec_update(&e.id, ExecutionPatch::compute(X::Cancelled)).with_comment(e.desired_state.message.clone());
         self.end(plan, job, e, req, "exec-update")
     }
 
@@ -462,7 +496,9 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
             if c == X::AskForBidAccepted {
                 if l == Some(L::Created) {
                     let comment = format!("bid rejected due to: {}", e.desired_state.message);
-                    return comp(CompOp::Update(local_update(&e.id, L::Cancelled).expecting(&[L::Created]).with_comment(comment)));
+                    return comp(CompOp::Update(
+                        local_update(&e.id, L::Cancelled).expecting(&[L::Created]).with_comment(comment),
+                    ));
                 }
                 let r = exec_update(&e.id, ExecutionPatch::compute(X::BidRejected)).expecting(&[X::AskForBidAccepted]);
                 return Ok(Some(self.end(plan, job, e, r, "exec-update")));
@@ -509,8 +545,11 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
                 if ep.declines {
                     return Ok(Some(self.declined(plan, job, e)));
                 }
-                req(exec_update(&e.id, ExecutionPatch::compute(X::AskForBidAccepted).with_compute_message("bid accepted by node"))
-                    .expecting(&[X::AskForBid, X::New]))
+                req(exec_update(
+                    &e.id,
+                    ExecutionPatch::compute(X::AskForBidAccepted).with_compute_message("bid accepted by node"),
+                )
+                .expecting(&[X::AskForBid, X::New]))
             }
             X::AskForBidAccepted if d == D::Pending => {
                 if ep.requester_rejects {
@@ -519,9 +558,13 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
                     patch.desired_message = Some(msg.into());
                     return req(exec_update(&e.id, patch).expecting_revision(e.revision).with_comment(msg));
                 }
-                let mut ops = vec![ReqOp::UpdateExec(exec_update(&e.id, ExecutionPatch::desired(D::Running)).expecting_revision(e.revision))];
+                let mut ops = vec![ReqOp::UpdateExec(
+                    exec_update(&e.id, ExecutionPatch::desired(D::Running)).expecting_revision(e.revision),
+                )];
                 if job.state.state_type == J::Pending {
-                    ops.push(ReqOp::UpdateJob(UpdateJobStateRequest::new(&job.id, J::Running).expecting_revision(job.revision)));
+                    ops.push(ReqOp::UpdateJob(
+                        UpdateJobStateRequest::new(&job.id, J::Running).expecting_revision(job.revision),
+                    ));
                 }
                 Ok(Some(Step::Req(ops)))
             }
@@ -532,7 +575,9 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
                 req(exec_update(&e.id, ExecutionPatch::compute(X::BidAccepted)).expecting(&[X::AskForBidAccepted]))
             }
             X::BidAccepted => match l {
-                Some(L::BidAccepted) => comp(CompOp::Update(local_update(&e.id, L::Running).expecting(&[L::BidAccepted, L::Running]))),
+                Some(L::BidAccepted) => {
+                    comp(CompOp::Update(local_update(&e.id, L::Running).expecting(&[L::BidAccepted, L::Running])))
+                }
                 Some(L::Running) => {
                     if ep.fails {
                         comp(CompOp::Update(local_update(&e.id, L::Failed).with_comment(FAILURE_TEXT)))
@@ -544,7 +589,9 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
                         comp(CompOp::Update(local_update(&e.id, L::Completed).expecting(&[L::Running])))
                     }
                 }
-                Some(L::Publishing) => comp(CompOp::Update(local_update(&e.id, L::Completed).expecting(&[L::Publishing]))),
+                Some(L::Publishing) => {
+                    comp(CompOp::Update(local_update(&e.id, L::Completed).expecting(&[L::Publishing])))
+                }
                 Some(L::Completed) => Ok(Some(self.completed(plan, job, e, &ep))),
                 Some(L::Failed) => Ok(Some(self.failed(plan, job, e))),
                 Some(L::Cancelled) => Ok(Some(self.cancelled(plan, job, e))),
@@ -621,16 +668,34 @@ struct RunReport {
     persisted: bool,
 }
 
-fn drive<JB: Backend, CB: Backend>(node: &Node, a: &SimulateArgs, jobs: JobStore<JB>, comps: Vec<ExecutionStore<CB>>) -> Result<ExitCode> {
+fn drive<JB: Backend, CB: Backend>(
+    node: &Node,
+    a: &SimulateArgs,
+    jobs: JobStore<JB>,
+    comps: Vec<ExecutionStore<CB>>,
+) -> Result<ExitCode> {
     let k = comps.len();
     let p = Params { seed: a.seed, nodes: k, failure_rate: a.failure_rate, max_retries: a.max_retries };
-    let sim = Sim { p, node_ids: (0..k).map(|i| node.compute_node_id(i)).collect(), requester_id: node.id().to_string(), jobs: &jobs, comps: &comps };
-    let events_before = jobs.stats()?.last_event_seq + comps.iter().map(|c| c.stats().map(|s| s.last_event_seq)).sum::<Result<u64, _>>()?;
+    let sim = Sim {
+        p,
+        node_ids: (0..k).map(|i| node.compute_node_id(i)).collect(),
+        requester_id: node.id().to_string(),
+        jobs: &jobs,
+        comps: &comps,
+    };
+    let events_before = jobs.stats()?.last_event_seq
+        + comps.iter().map(|c| c.stats().map(|s| s.last_event_seq)).sum::<Result<u64, _>>()?;
 
-    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::with_draw_target(Some(a.jobs), ProgressDrawTarget::stderr()) };
+    let bar = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(Some(a.jobs), ProgressDrawTarget::stderr())
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} jobs settled ({per_sec}, eta {eta}) {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} jobs settled ({per_sec}, eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let start = Instant::now();
     let (mut ops_count, mut txns) = (0u64, 0u64);
@@ -690,12 +755,21 @@ fn drive<JB: Backend, CB: Backend>(node: &Node, a: &SimulateArgs, jobs: JobStore
     let secs = start.elapsed().as_secs_f64();
 
     let mut reports: Vec<StoreReport> = Vec::new();
-    let persisted = node.cfg.requester.store_type == StoreType::Durable && node.cfg.compute.store_type == StoreType::Durable;
+    let persisted =
+        node.cfg.requester.store_type == StoreType::Durable && node.cfg.compute.store_type == StoreType::Durable;
     let req_path = (node.cfg.requester.store_type == StoreType::Durable).then(|| node.cfg.requester.path.clone());
     reports.push(requester_report(&jobs, node.id(), node.cfg.requester.store_type, req_path)?);
     for (i, c) in comps.iter().enumerate() {
         let path: Option<PathBuf> = (node.cfg.compute.store_type == StoreType::Durable).then(|| node.compute_path(i));
         reports.push(compute_report(c, i, &sim.node_ids[i], node.cfg.compute.store_type, path)?);
+    }
+    // Sizes as the files are left: closing may shrink them.
+    jobs.close()?;
+    for c in &comps {
+        c.close()?;
+    }
+    for r in &mut reports {
+        r.file_size = r.path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len());
     }
     let events_after: u64 = reports.iter().map(|r| r.last_event_seq).sum();
     let run = RunReport {
@@ -727,7 +801,11 @@ fn drive<JB: Backend, CB: Backend>(node: &Node, a: &SimulateArgs, jobs: JobStore
             );
             out!(
                 "this run: {} operations in {} transactions, {} events written, {:.2} s, {:.0} operations/s",
-                run.operations, run.transactions, run.events_written, run.seconds, run.operations_per_second
+                run.operations,
+                run.transactions,
+                run.events_written,
+                run.seconds,
+                run.operations_per_second
             );
             if foreign > 0 {
                 out!("note: the requester store holds {foreign} more jobs than this run's --jobs (earlier runs with other arguments)");
@@ -739,10 +817,6 @@ fn drive<JB: Backend, CB: Backend>(node: &Node, a: &SimulateArgs, jobs: JobStore
                 out!("note: inmemory stores: nothing of this run was persisted");
             }
         }
-    }
-    jobs.close()?;
-    for c in &comps {
-        c.close()?;
     }
     Ok(ExitCode::SUCCESS)
 }
