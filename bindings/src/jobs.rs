@@ -1,0 +1,428 @@
+//! `JobStore`: the requester's job store, and `JobTransaction`, the handle a `transaction`
+//! callback receives. Both expose the same operations, generated once by `job_ops!` over a
+//! `with` accessor that hands the operation the store or the open transaction.
+
+use std::cell::Cell;
+use std::ptr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bacalhau_state::clock::ManualClock;
+use bacalhau_state::jobstore::JobTx;
+use bacalhau_state::kv::memory::{MemoryBackend, MemoryWrite};
+use bacalhau_state::{JobStore as CoreJobStore, JobStoreError};
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{self, bigint, to_js};
+use crate::error::{self, Family};
+
+const F: Family = Family::Jobs;
+
+/// The open transaction, with its lifetimes erased so a JS-owned handle can point at it.
+type Tx = JobTx<'static, MemoryWrite<'static>>;
+
+/// A requester's job store (jobs, executions, evaluations, history, events) held in memory.
+#[wasm_bindgen]
+pub struct JobStore {
+    inner: CoreJobStore<MemoryBackend>,
+    manual: Option<Arc<ManualClock>>,
+}
+
+/// The handle passed to a `JobStore.transaction` callback: the store's operations, applied
+/// atomically when the callback returns. Unusable (code `Closed`) once the callback returned.
+#[wasm_bindgen]
+pub struct JobTransaction {
+    slot: Rc<Cell<*mut Tx>>,
+}
+
+impl JobStore {
+    /// Every operation, reads included, runs as a one-operation write transaction. Observably
+    /// the same as the core's read path here (one thread, a read-only write transaction commits
+    /// nothing), and it halves the code size: each operation is compiled once, for the write
+    /// transaction that `transaction` callbacks need anyway, not again for the read one.
+    fn with<R>(
+        &self,
+        op: impl for<'a> FnOnce(&mut JobTx<'a, MemoryWrite<'a>>) -> Result<R, JobStoreError>,
+    ) -> Result<R, JsValue> {
+        self.inner.transaction(op).map_err(error::jobs)
+    }
+}
+
+impl JobTransaction {
+    /// Same safety argument as `ComputeTransaction::with`: the pointer is set only while the
+    /// store's `transaction` is inside the JS callback, and is taken out of the slot while in
+    /// use so that no second `&mut` can exist.
+    fn with<R>(
+        &self,
+        op: impl for<'a> FnOnce(&mut JobTx<'a, MemoryWrite<'a>>) -> Result<R, JobStoreError>,
+    ) -> Result<R, JsValue> {
+        let p = self.slot.replace(ptr::null_mut());
+        if p.is_null() {
+            return Err(error::tx_inactive(F));
+        }
+        // SAFETY: `p` points at the live transaction and nothing else uses it until `op` returns.
+        let out = op(unsafe { &mut *p });
+        self.slot.set(p);
+        out.map_err(error::jobs)
+    }
+}
+
+/// Why a JS transaction did not commit.
+enum TxFail {
+    Store(JobStoreError),
+    Js(JsValue),
+}
+
+impl From<JobStoreError> for TxFail {
+    fn from(e: JobStoreError) -> Self {
+        TxFail::Store(e)
+    }
+}
+
+/// The `u32` fields of the query types (serde-wasm-bindgen reads those from numbers only).
+const PAGING: &[&str] = &["limit", "offset"];
+
+macro_rules! job_ops {
+    ($ty:ident) => {
+        #[wasm_bindgen]
+        impl $ty {
+            /// Stores a new job (state `Pending`, revision 1, times from the store's clock) and
+            /// returns it as stored.
+            #[wasm_bindgen(js_name = createJob, unchecked_return_type = "Job")]
+            pub fn create_job(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "JobInput")] job: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let job = convert::object(F, job, "job")?;
+                to_js(F, &self.with(|r| r.create_job(job))?)
+            }
+
+            /// The job with this ID, or with this unique ID prefix.
+            #[wasm_bindgen(js_name = getJob, unchecked_return_type = "Job")]
+            pub fn get_job(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let id = convert::string(F, &id, "id")?;
+                to_js(F, &self.with(|r| r.get_job(&id))?)
+            }
+
+            /// Jobs matching `query`, one page at a time.
+            #[wasm_bindgen(js_name = getJobs, unchecked_return_type = "Page<Job>")]
+            pub fn get_jobs(
+                &self,
+                #[wasm_bindgen(unchecked_optional_param_type = "JobQuery | null")] query: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let q = convert::options(F, query, "query", PAGING)?;
+                to_js(F, &self.with(|r| r.get_jobs(&q))?)
+            }
+
+            /// Every non-terminal job, in ID order.
+            #[wasm_bindgen(js_name = getInProgressJobs, unchecked_return_type = "Job[]")]
+            pub fn get_in_progress_jobs(&self) -> Result<JsValue, JsValue> {
+                to_js(F, &self.with(|r| r.get_in_progress_jobs())?)
+            }
+
+            /// The job's history in write order, filtered and paged.
+            #[wasm_bindgen(js_name = getJobHistory, unchecked_return_type = "Page<JobHistory>")]
+            pub fn get_job_history(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] job_id: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = "JobHistoryQuery | null")] query: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let id = convert::string(F, &job_id, "jobId")?;
+                let q = convert::options(F, query, "query", PAGING)?;
+                to_js(F, &self.with(|r| r.get_job_history(&id, &q))?)
+            }
+
+            /// Applies a conditional job state change and returns the updated job.
+            #[wasm_bindgen(js_name = updateJobState, unchecked_return_type = "Job")]
+            pub fn update_job_state(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "UpdateJobStateRequest")] request: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let req = convert::object(F, request, "request")?;
+                to_js(F, &self.with(|r| r.update_job_state(req))?)
+            }
+
+            /// Deletes a job with its executions, evaluations, history and index entries.
+            #[wasm_bindgen(js_name = deleteJob)]
+            pub fn delete_job(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+            ) -> Result<(), JsValue> {
+                let id = convert::string(F, &id, "id")?;
+                self.with(|r| r.delete_job(&id))
+            }
+
+            /// Stores a new execution of an existing job and returns it as stored.
+            #[wasm_bindgen(js_name = createExecution, unchecked_return_type = "Execution")]
+            pub fn create_execution(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "ExecutionInput")] execution: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let e = convert::object(F, execution, "execution")?;
+                to_js(F, &self.with(|r| r.create_execution(e))?)
+            }
+
+            /// The execution with this ID, or with this unique ID prefix.
+            #[wasm_bindgen(js_name = getExecution, unchecked_return_type = "Execution")]
+            pub fn get_execution(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let id = convert::string(F, &id, "id")?;
+                to_js(F, &self.with(|r| r.get_execution(&id))?)
+            }
+
+            /// Executions matching every given filter, in ID order.
+            #[wasm_bindgen(js_name = getExecutions, unchecked_return_type = "Execution[]")]
+            pub fn get_executions(
+                &self,
+                #[wasm_bindgen(unchecked_optional_param_type = "GetExecutionsOptions | null")] options: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let o = convert::options(F, options, "options", &[])?;
+                to_js(F, &self.with(|r| r.get_executions(&o))?)
+            }
+
+            /// Applies a conditional execution patch and returns the updated execution.
+            #[wasm_bindgen(js_name = updateExecution, unchecked_return_type = "Execution")]
+            pub fn update_execution(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "UpdateExecutionRequest")] request: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let req = convert::object(F, request, "request")?;
+                to_js(F, &self.with(|r| r.update_execution(req))?)
+            }
+
+            /// Stores a new evaluation of an existing job.
+            #[wasm_bindgen(js_name = createEvaluation, unchecked_return_type = "Evaluation")]
+            pub fn create_evaluation(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "EvaluationInput")] evaluation: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let ev = convert::object(F, evaluation, "evaluation")?;
+                to_js(F, &self.with(|r| r.create_evaluation(ev))?)
+            }
+
+            /// The evaluation with this ID, or with this unique ID prefix.
+            #[wasm_bindgen(js_name = getEvaluation, unchecked_return_type = "Evaluation")]
+            pub fn get_evaluation(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let id = convert::string(F, &id, "id")?;
+                to_js(F, &self.with(|r| r.get_evaluation(&id))?)
+            }
+
+            /// The job's evaluations, in ID order.
+            #[wasm_bindgen(js_name = getEvaluations, unchecked_return_type = "Evaluation[]")]
+            pub fn get_evaluations(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] job_id: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let id = convert::string(F, &job_id, "jobId")?;
+                to_js(F, &self.with(|r| r.get_evaluations(&id))?)
+            }
+
+            /// Applies a conditional evaluation status change.
+            #[wasm_bindgen(js_name = updateEvaluation, unchecked_return_type = "Evaluation")]
+            pub fn update_evaluation(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "UpdateEvaluationRequest")] request: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let req = convert::object(F, request, "request")?;
+                to_js(F, &self.with(|r| r.update_evaluation(req))?)
+            }
+
+            /// Deletes an evaluation and its index entry.
+            #[wasm_bindgen(js_name = deleteEvaluation)]
+            pub fn delete_evaluation(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+            ) -> Result<(), JsValue> {
+                let id = convert::string(F, &id, "id")?;
+                self.with(|r| r.delete_evaluation(&id))
+            }
+
+            /// Number of jobs in `state` (exact).
+            #[wasm_bindgen(js_name = getJobCount, unchecked_return_type = "bigint")]
+            pub fn get_job_count(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "JobStateName | number")] state: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let state = convert::from_js(F, state, "state")?;
+                Ok(bigint(self.with(|r| r.get_job_count(state))?))
+            }
+
+            /// Number of executions in compute state `state` (exact).
+            #[wasm_bindgen(js_name = getExecutionCount, unchecked_return_type = "bigint")]
+            pub fn get_execution_count(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "ExecutionStateName | number")] state: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let state = convert::from_js(F, state, "state")?;
+                Ok(bigint(self.with(|r| r.get_execution_count(state))?))
+            }
+
+            /// Counts per state, totals and the last event sequence number.
+            #[wasm_bindgen(unchecked_return_type = "JobStoreStats")]
+            pub fn stats(&self) -> Result<JsValue, JsValue> {
+                to_js(F, &self.with(|r| r.stats())?)
+            }
+
+            /// Events after sequence number `after` (default 0), oldest first; `limit` 0 or
+            /// absent means all.
+            #[wasm_bindgen(js_name = eventsAfter, unchecked_return_type = "Event[]")]
+            pub fn events_after(
+                &self,
+                #[wasm_bindgen(unchecked_optional_param_type = "bigint | number | null")] after: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = "number | bigint | null")] limit: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let after = convert::opt_u64(F, &after, "after")?;
+                let limit = convert::opt_u32(F, &limit, "limit")?;
+                to_js(F, &self.with(|r| r.events_after(after, limit))?)
+            }
+
+            /// Stores `seq` under the consumer name `name`.
+            pub fn checkpoint(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+                #[wasm_bindgen(unchecked_param_type = "bigint | number")] seq: JsValue,
+            ) -> Result<(), JsValue> {
+                let name = convert::string(F, &name, "name")?;
+                let seq = convert::u64_value(F, &seq, "seq")?;
+                self.with(|r| r.checkpoint(&name, seq))
+            }
+
+            /// The sequence number stored under `name`, or `null`.
+            #[wasm_bindgen(js_name = getCheckpoint, unchecked_return_type = "bigint | null")]
+            pub fn get_checkpoint(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let name = convert::string(F, &name, "name")?;
+                Ok(self.with(|r| r.get_checkpoint(&name))?.map_or(JsValue::NULL, bigint))
+            }
+
+            /// The store's contents as snapshot bytes (versioned CBOR with a magic header and a
+            /// checksum; byte-identical to a native export of the same contents).
+            #[wasm_bindgen(js_name = exportSnapshot)]
+            pub fn export_snapshot(&self) -> Result<js_sys::Uint8Array, JsValue> {
+                let bytes = self.with(|r| r.export_snapshot())?;
+                Ok(js_sys::Uint8Array::from(&bytes[..]))
+            }
+
+            /// Loads snapshot bytes into this store, which must be empty (all or nothing).
+            #[wasm_bindgen(js_name = importSnapshot)]
+            pub fn import_snapshot(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+            ) -> Result<(), JsValue> {
+                let bytes = convert::bytes(F, &bytes, "bytes")?;
+                self.with(|r| r.import_snapshot(&bytes))
+            }
+
+            /// Deletes events up to and including `through`; returns how many were deleted.
+            #[wasm_bindgen(js_name = trimEvents, unchecked_return_type = "bigint")]
+            pub fn trim_events(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "bigint | number")] through: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let through = convert::u64_value(F, &through, "through")?;
+                Ok(bigint(self.with(|r| r.trim_events(through))?))
+            }
+        }
+    };
+}
+
+job_ops!(JobStore);
+job_ops!(JobTransaction);
+
+#[wasm_bindgen]
+impl JobStore {
+    /// An empty in-memory store; `options` as for `ComputeStore`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions | null")] options: JsValue,
+    ) -> Result<JobStore, JsValue> {
+        let o = crate::open(F, &options)?;
+        Ok(JobStore { inner: o.builder.in_memory_jobs(), manual: o.manual })
+    }
+
+    /// A new store (with `options`) holding the contents of snapshot `bytes`. A truncated,
+    /// altered or foreign snapshot throws a typed error and no store is made. (Static, so
+    /// not named `importSnapshot`: wasm-bindgen exports a static and an instance method of the
+    /// same name under one symbol, and the instance method keeps the core's name.)
+    #[wasm_bindgen(js_name = fromSnapshot)]
+    pub fn from_snapshot(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions | null")] options: JsValue,
+    ) -> Result<JobStore, JsValue> {
+        let store = JobStore::new(options)?;
+        store.import_snapshot(bytes)?;
+        Ok(store)
+    }
+
+    /// Sets a manual clock to `nanos` since the Unix epoch.
+    #[wasm_bindgen(js_name = setTime)]
+    pub fn set_time(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "bigint | number")] nanos: JsValue,
+    ) -> Result<(), JsValue> {
+        let clock = crate::manual(F, &self.manual)?;
+        clock.set(convert::i64_value(F, &nanos, "nanos")?);
+        Ok(())
+    }
+
+    /// Moves a manual clock forward by `nanos`.
+    #[wasm_bindgen(js_name = advanceTime)]
+    pub fn advance_time(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "bigint | number")] nanos: JsValue,
+    ) -> Result<(), JsValue> {
+        let clock = crate::manual(F, &self.manual)?;
+        clock.advance(convert::i64_value(F, &nanos, "nanos")?);
+        Ok(())
+    }
+
+    /// Runs `callback(tx)` in one transaction: everything it does through `tx` commits when it
+    /// returns, and nothing does if it throws (the error is rethrown). Returns the callback's
+    /// result. The callback must be synchronous; calling the store itself inside it throws
+    /// `Reentrant`.
+    #[wasm_bindgen(unchecked_return_type = "unknown")]
+    pub fn transaction(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(tx: JobTransaction) => unknown")] callback: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let Some(callback) = callback.dyn_ref::<Function>() else {
+            return Err(error::invalid(F, "callback", "expected a function"));
+        };
+        let slot: Rc<Cell<*mut Tx>> = Rc::new(Cell::new(ptr::null_mut()));
+        let handle = JsValue::from(JobTransaction { slot: slot.clone() });
+        let out = self.inner.transaction(|tx| -> Result<JsValue, TxFail> {
+            slot.set(ptr::from_mut(tx).cast::<Tx>());
+            let result = callback.call1(&JsValue::UNDEFINED, &handle);
+            slot.set(ptr::null_mut());
+            let value = result.map_err(TxFail::Js)?;
+            if value.is_instance_of::<js_sys::Promise>() {
+                return Err(TxFail::Js(error::invalid(
+                    F,
+                    "callback",
+                    "returned a Promise: transaction callbacks must be synchronous (nothing was committed)",
+                )));
+            }
+            Ok(value)
+        });
+        out.map_err(|e| match e {
+            TxFail::Store(e) => error::jobs(e),
+            TxFail::Js(v) => v,
+        })
+    }
+
+    /// Closes the store; idempotent. Every later call throws `Closed`.
+    pub fn close(&self) -> Result<(), JsValue> {
+        self.inner.close().map_err(error::jobs)
+    }
+}
