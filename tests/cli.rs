@@ -612,3 +612,52 @@ fn inmemory_simulate_says_nothing_persists() {
     assert!(!s.repo().join(format!("{id}-requester")).exists());
     assert!(!s.repo().join(format!("{id}-compute")).exists());
 }
+
+/// Copies the Bacalhau v1.2 fixture repo (compute + requester bbolt stores) into the sandbox repo.
+fn legacy_repo(s: &Sandbox) -> String {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/bacalhau-v1.2");
+    let node = "QmerwS6bZ4hp7NtJ3B6G5EyEBjoAtNHmyfzZRyxGBKCcXq";
+    for (dir, file) in [("compute", "executions.db"), ("requester", "jobs.db")] {
+        let to = s.repo().join(format!("{node}-{dir}"));
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(fixtures.join(format!("{node}-{dir}")).join(file), to.join(file)).unwrap();
+    }
+    node.to_string()
+}
+
+#[test]
+fn a_bacalhau_v1_2_repo_is_refused_with_the_migrate_command_then_migrated_in_place() {
+    let s = Sandbox::new();
+    let node = legacy_repo(&s);
+    let jobs_db = s.repo().join(format!("{node}-requester/jobs.db"));
+    let before = std::fs::read(&jobs_db).unwrap();
+
+    // Inspecting the old store names the exact command and touches nothing.
+    let err = fails(&s.run(&["--node-id", &node, "jobs", "list"]), 1);
+    assert!(err.contains("bacalhau-state migrate --requester-job-store-path"), "{err}");
+    assert_eq!(std::fs::read(&jobs_db).unwrap(), before);
+
+    // A dry run reports the counts and writes nothing.
+    let dry = s.ok(&["migrate", "--dry-run"]);
+    assert!(dry.contains(&format!("using {node}")), "{dry}");
+    assert!(dry.contains("40"), "{dry}");
+    assert_eq!(std::fs::read(&jobs_db).unwrap(), before);
+    assert!(!jobs_db.with_extension("db.bbolt-backup").exists());
+
+    // The migration keeps the bbolt files as backups and the node then sees the state.
+    let out = s.ok(&["migrate"]);
+    assert!(out.contains(&format!("--node-id {node}")), "{out}");
+    let backup = s.repo().join(format!("{node}-requester/jobs.db.bbolt-backup"));
+    assert_eq!(std::fs::read(&backup).unwrap(), before, "the backup is the untouched bbolt file");
+    let stats = s.json(&["--node-id", &node, "stats"]);
+    let text = stats.to_string();
+    assert!(text.contains("\"Completed\":10") || text.contains("Completed"), "{text}");
+    let listed = s.json(&["--node-id", &node, "jobs", "list", "--limit", "100"]);
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(40), "{listed}");
+    s.ok(&["--node-id", &node, "check"]);
+
+    // Rerunning is a no-op that says so.
+    let again = s.ok(&["--node-id", &node, "migrate"]);
+    assert_eq!(std::fs::read(&backup).unwrap(), before);
+    assert!(!again.is_empty());
+}

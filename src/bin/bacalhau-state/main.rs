@@ -15,6 +15,7 @@
 //!   export <FILE> / import <FILE>  portable snapshots (--store compute|requester)
 //!   check                    redb integrity + store consistency (every store)
 //!   compact                  release free space (every store)
+//!   migrate [--dry-run]      convert Bacalhau v1.2 bbolt stores at the configured paths
 //! ```
 //!
 //! Compute nodes: node 0 uses the configured compute store path itself; node `i >= 1` uses the
@@ -39,6 +40,7 @@ macro_rules! out {
 mod ctx;
 mod inspect;
 mod maint;
+mod migrate;
 mod output;
 mod plan;
 mod simulate;
@@ -129,6 +131,8 @@ pub enum Command {
     Check(maint::MaintArgs),
     /// Rewrite every store file to release free space
     Compact(maint::MaintArgs),
+    /// Convert the Bacalhau v1.2 bbolt stores at the configured paths (kept as .bbolt-backup)
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -161,6 +165,7 @@ fn main() -> ExitCode {
         Command::Import(a) => maint::import(&cli.global, a),
         Command::Check(a) => maint::check(&cli.global, a),
         Command::Compact(a) => maint::compact(&cli.global, a),
+        Command::Migrate(a) => migrate::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,
