@@ -25,18 +25,16 @@ wasm_rustflags := "-Ctarget-feature=-reference-types"
 default:
     @just --list
 
-# The main job: the end-to-end lifecycle example.
-main:
-    cargo run --release --example lifecycle
+# The main job: a requester and 3 compute nodes drive 1000 jobs on the default durable stores.
+main *args:
+    cargo run --release --features cli -- simulate {{args}}
 
 # Everything CI checks.
 ci: test
 
 # The whole suite.
-test: fmt-check clippy test-native no-std
-    # Added here later, once bindings/ exports something and the JS/browser tests exist:
-    #   wasm (build pkg/), then the JS tests on pkg/ (node) and the browser tests
-    #   (Debian chromium + npm playwright-core).
+test: fmt-check clippy test-native no-std wasm-test js-test
+    # Still to come: the browser tests (Debian chromium + npm playwright-core).
     @echo "just test: all passed"
 
 # Check formatting (rustfmt).
@@ -47,13 +45,15 @@ fmt-check:
 fmt:
     cargo fmt --all
 
-# Lint every workspace crate and target, natively, with default features; warnings fail.
+# Lint every workspace crate and target natively, with the CLI and the bbolt reader; warnings fail.
 clippy:
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets --features cli,bbolt -- -D warnings
+    cargo clippy --all-targets --no-default-features --features std -- -D warnings
 
-# Native tests: default features (std + redb), then the memory-only build (std, no redb).
+# Native tests: every feature (std, redb, cli, bbolt: CLI, migration and bbolt reader tests),
+# then the memory-only build (std, no redb).
 test-native:
-    cargo test
+    cargo test --features cli,bbolt
     cargo test --no-default-features --features std
 
 # Build the core without std (alloc only) for a bare-metal target and for wasm32. Only core +
@@ -64,16 +64,39 @@ no-std:
         {{debian_cargo}} build -p bacalhau-state --no-default-features \
         --target {{nostd_target}} --target wasm32-unknown-unknown -Zbuild-std=core,alloc
 
-# Build the JS package in pkg/ from bindings/ (release wasm -> wasm-bindgen -> wasm-opt -Oz).
+# Size settings for the release .wasm only (env, so native release builds keep their profile):
+# opt-level z + fat LTO + one codegen unit, and the immediate-abort panic strategy (the bindings
+# never panic; without the panic formatting machinery the module is ~25% smaller).
+wasm_release_env := "CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_DEBUG=0"
+
+# `--target web`: one ES module that loads in a browser page without a bundler, and in Node via
+# initSync (see tests/js/load.mjs).
+# Build the JS package in pkg/ (release wasm -> wasm-bindgen -> wasm-opt -Oz); prints the gzipped size.
 wasm: _check-wasm-bindgen
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}}" CARGO_TARGET_DIR=target-wasm \
+    env {{wasm_release_env}} \
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}} -Zunstable-options -Cpanic=immediate-abort" \
+        CARGO_TARGET_DIR=target-wasm \
         {{debian_cargo}} build -p bacalhau-state-wasm --release --target wasm32-unknown-unknown \
         -Zbuild-std=std,panic_abort
     rm -rf pkg
     wasm-bindgen --target web --out-dir pkg \
         target-wasm/wasm32-unknown-unknown/release/bacalhau_state_wasm.wasm
     wasm-opt -Oz pkg/bacalhau_state_wasm_bg.wasm -o pkg/bacalhau_state_wasm_bg.wasm
-    @ls -l pkg
+    @raw=$(stat -c %s pkg/bacalhau_state_wasm_bg.wasm); gz=$(gzip -9 -c pkg/bacalhau_state_wasm_bg.wasm | wc -c); \
+        echo "wasm size: $raw bytes raw, $gz bytes gzipped ($((gz / 1024)) KiB; budget 150 KiB)"
+
+# The conformance scenarios on wasm32 (memory backend) under wasm-bindgen-test in Node.
+wasm-test: _check-wasm-bindgen
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}}" CARGO_TARGET_DIR=target-wasm \
+        {{debian_cargo}} test -p bacalhau-state-wasm --target wasm32-unknown-unknown \
+        -Zbuild-std=std,panic_abort --test conformance
+
+# The JS suites (node --test) and the TypeScript check, against a fresh pkg/.
+js-test: wasm
+    cd tests/js && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
+    cd tests/js && node --test
+    cd tests/js && npx tsc --noEmit -p .
 
 # The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
 _check-wasm-bindgen:
@@ -85,3 +108,9 @@ _check-wasm-bindgen:
         echo "wasm-bindgen CLI is '${have:-missing}', Cargo.lock wants '$want': run scripts/bootstrap.sh" >&2
         exit 1
     fi
+
+# The benchmark suite (issue 7): each workload on our store and on raw redb, one table with the
+# ratios and targets (docs/performance.md). Quick by default; `just bench --full` adds the 1M rows.
+# The wasm row uses pkg/ as built by `just wasm`.
+bench *args:
+    cargo bench --bench bench -- {{args}}
