@@ -72,7 +72,7 @@ pub fn run(g: &GlobalArgs, a: &MigrateArgs) -> Result<ExitCode> {
         }
         out!("{role}: {report}");
     }
-    if migrated > 0 && !g.node_id.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+    if migrated > 0 && g.node_id.as_deref().is_none_or(|s| s.trim().is_empty()) {
         out!("run the node with --node-id {} (or BACALHAU_NODE_ID) so that it finds the migrated stores", node.id());
     }
     Ok(ExitCode::SUCCESS)
