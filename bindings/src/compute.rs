@@ -246,6 +246,12 @@ macro_rules! compute_ops {
                 self.with(|r| r.import_snapshot(&bytes))
             }
 
+            /// Recomputes every index and count from the records and reports differences.
+            #[wasm_bindgen(unchecked_return_type = "CheckReport")]
+            pub fn check(&self) -> Result<JsValue, JsValue> {
+                to_js(F, &self.with(|r| r.check())?)
+            }
+
             /// Deletes events up to and including `through`; returns how many were deleted.
             #[wasm_bindgen(js_name = trimEvents, unchecked_return_type = "bigint")]
             pub fn trim_events(

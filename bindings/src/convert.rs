@@ -63,7 +63,35 @@ pub(crate) fn object<T: DeserializeOwned>(f: Family, v: JsValue, field: &str) ->
     if !v.is_object() || js_sys::Array::is_array(&v) {
         return Err(error::invalid(f, field, format_args!("expected an object, got {}", describe(&v))));
     }
-    from_js(f, v, field)
+    from_js(f, canonical(&v), field)
+}
+
+/// A copy of a record with every object's keys in byte order, as serde_json (and so the native
+/// API) presents them. Opaque values (task specs, params) keep their maps in input order, and
+/// snapshots must be byte-identical across platforms, so JS insertion order must not leak in.
+/// (JS itself lists integer-like keys first; those few keep JS order.)
+fn canonical(v: &JsValue) -> JsValue {
+    if let Some(a) = v.dyn_ref::<js_sys::Array>() {
+        return a.iter().map(|x| canonical(&x)).collect::<js_sys::Array>().into();
+    }
+    if !v.is_object() {
+        return v.clone();
+    }
+    let proto: JsValue = Object::get_prototype_of(v).into();
+    let plain = proto.is_null() || proto == JsValue::from(Object::get_prototype_of(&Object::new()));
+    if !plain {
+        return v.clone();
+    }
+    let mut keys: Vec<String> =
+        Object::keys(v.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect();
+    keys.sort_unstable();
+    let out = Object::new();
+    for k in keys {
+        let key = JsValue::from_str(&k);
+        let x = Reflect::get(v, &key).unwrap_or(JsValue::UNDEFINED);
+        let _ = Reflect::set(&out, &key, &canonical(&x));
+    }
+    out.into()
 }
 
 /// An optional options object: absent means the type's default. `small` lists its `u32` fields,

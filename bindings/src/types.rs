@@ -145,6 +145,9 @@ export interface JobStoreStats {
   jobTotal: bigint; executionTotal: bigint; lastEventSeq: bigint;
 }
 
+/** What `check()` found: counts of what it checked and every inconsistency (none when consistent). */
+export interface CheckReport { records: bigint; historyEntries: bigint; events: bigint; problems: string[] }
+
 interface EventBase { seqNum: bigint; operation: "CREATE" | "UPDATE" | "DELETE"; timestamp: bigint }
 /** One committed change; `object` is the record after it (before it, for DELETE). */
 export type Event = EventBase & (

@@ -49,3 +49,5 @@ scenario_file!(jobs_json, "jobs.json");
 scenario_file!(jobs_upstream_json, "jobs_upstream.json");
 scenario_file!(events_json, "events.json");
 scenario_file!(transactions_json, "transactions.json");
+scenario_file!(snapshots_json, "snapshots.json");
+scenario_file!(durable_json, "durable.json");
