@@ -39,15 +39,36 @@ impl Factory for Memory {
     }
 }
 
-fn run_all<F: Factory>(factory: &mut F) -> usize {
-    FILES.iter().map(|(name, text)| runner::run_file(factory, name, text)).sum()
+fn scenarios() -> Vec<(&'static str, serde_json::Value)> {
+    let mut out = Vec::new();
+    for (file, text) in FILES {
+        let list: Vec<serde_json::Value> = serde_json::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        out.extend(list.into_iter().map(|sc| (*file, sc)));
+    }
+    out
 }
 
-#[test]
-fn every_scenario_passes_on_the_memory_backend() {
-    let n = run_all(&mut Memory);
-    eprintln!("memory backend: {n} scenarios");
-    assert!(n > 0);
+/// One trial per scenario and backend, named `backend::file::scenario`, so a failure names its
+/// scenario and `cargo test --test conformance -- <words>` runs a subset.
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut trials = Vec::new();
+    for (file, sc) in scenarios() {
+        let name = format!("{}::{}", file.trim_end_matches(".json"), sc["name"].as_str().unwrap_or("unnamed"));
+        if sc["durable"].as_bool() != Some(true) {
+            let sc = sc.clone();
+            trials.push(libtest_mimic::Trial::test(format!("memory::{name}"), move || {
+                runner::run_scenario(&mut Memory, file, &sc);
+                Ok(())
+            }));
+        }
+        #[cfg(feature = "redb")]
+        trials.push(libtest_mimic::Trial::test(format!("redb::{name}"), move || {
+            runner::run_scenario(&mut redb_backend::Redb::new(), file, &sc);
+            Ok(())
+        }));
+    }
+    libtest_mimic::run(&args, trials).exit();
 }
 
 #[cfg(feature = "redb")]
@@ -57,13 +78,16 @@ mod redb_backend {
     use bacalhau_state::kv::StoreKind;
     use std::path::PathBuf;
 
-    struct Redb {
+    pub struct Redb {
         dir: tempfile::TempDir,
         n: usize,
         current: PathBuf,
     }
 
     impl Redb {
+        pub fn new() -> Self {
+            Redb { dir: tempfile::tempdir().unwrap(), n: 0, current: PathBuf::new() }
+        }
         fn fresh(&mut self) -> PathBuf {
             self.n += 1;
             self.current = self.dir.path().join(format!("store-{}.redb", self.n));
@@ -101,13 +125,5 @@ mod redb_backend {
             drop(old);
             builder.jobs(self.open(StoreKind::Requester))
         }
-    }
-
-    #[test]
-    fn every_scenario_passes_on_the_redb_backend() {
-        let mut f = Redb { dir: tempfile::tempdir().unwrap(), n: 0, current: PathBuf::new() };
-        let n = run_all(&mut f);
-        eprintln!("redb backend: {n} scenarios");
-        assert!(n > 0);
     }
 }

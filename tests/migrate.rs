@@ -13,9 +13,7 @@ use bacalhau_state::config::{resolve, ConfigInputs};
 use bacalhau_state::jobstore::{GetExecutionsOptions, JobHistoryQuery, JobQuery};
 use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};
 use bacalhau_state::kv::StoreKind;
-use bacalhau_state::migrate::{
-    convert_requester, plan, run, FailPoint, MigrateError, MigrateOptions, Outcome,
-};
+use bacalhau_state::migrate::{convert_requester, plan, run, FailPoint, MigrateError, MigrateOptions, Outcome};
 use bacalhau_state::state::JobHistoryType;
 use bacalhau_state::time::Timestamp;
 use bacalhau_state::{ExecutionStore, JobStore, PageRequest, StoreBuilder};
@@ -56,7 +54,12 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 fn counts(v: &Value) -> BTreeMap<String, u64> {
-    v.as_object().unwrap().iter().filter(|(_, n)| n.as_u64() != Some(0)).map(|(k, n)| (k.clone(), n.as_u64().unwrap())).collect()
+    v.as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, n)| n.as_u64() != Some(0))
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect()
 }
 
 fn open_compute(path: &Path) -> ExecutionStore<RedbBackend> {
@@ -168,7 +171,10 @@ fn check_requester(path: &Path) {
         assert_eq!(u64::from(job.state.state_type.as_u8()), j["state_code"].as_u64().unwrap());
         assert_eq!((job.revision, job.version), (j["revision"].as_u64().unwrap(), j["version"].as_u64().unwrap()));
         assert_eq!(job.count, j["count"].as_i64().unwrap());
-        assert_eq!((job.create_time, job.modify_time), (j["create_time"].as_i64().unwrap(), j["modify_time"].as_i64().unwrap()));
+        assert_eq!(
+            (job.create_time, job.modify_time),
+            (j["create_time"].as_i64().unwrap(), j["modify_time"].as_i64().unwrap())
+        );
         assert_eq!(!job.is_terminal(), j["in_progress"].as_bool().unwrap());
         assert_eq!(serde_json::to_value(&job.labels).unwrap(), j["labels"]);
         *by_type.entry(job.job_type.clone()).or_default().entry(job.state.state_type.name().into()).or_default() += 1;
@@ -177,7 +183,10 @@ fn check_requester(path: &Path) {
         assert_eq!(h.len() as u64, j["history_len"].as_u64().unwrap());
         for (got, w) in h.iter().zip(j["history"].as_array().unwrap()) {
             let change = got.job_state.as_ref().unwrap();
-            assert_eq!((change.previous.name(), change.new.name()), (w["previous"].as_str().unwrap(), w["new"].as_str().unwrap()));
+            assert_eq!(
+                (change.previous.name(), change.new.name()),
+                (w["previous"].as_str().unwrap(), w["new"].as_str().unwrap())
+            );
             assert_eq!(got.new_revision, w["revision"].as_u64().unwrap());
             assert_eq!(got.comment, w["comment"].as_str().unwrap());
             assert_eq!(got.time, ts(&w["time"]));
@@ -188,7 +197,10 @@ fn check_requester(path: &Path) {
         for (got, w) in h.iter().zip(j["execution_history"].as_array().unwrap()) {
             let change = got.execution_state.as_ref().unwrap();
             assert_eq!(got.execution_id, w["execution_id"].as_str().unwrap());
-            assert_eq!((change.previous.name(), change.new.name()), (w["previous"].as_str().unwrap(), w["new"].as_str().unwrap()));
+            assert_eq!(
+                (change.previous.name(), change.new.name()),
+                (w["previous"].as_str().unwrap(), w["new"].as_str().unwrap())
+            );
             assert_eq!(got.new_revision, w["revision"].as_u64().unwrap());
         }
         exec_hist += h.len();
@@ -196,17 +208,25 @@ fn check_requester(path: &Path) {
         assert!(all.iter().enumerate().all(|(i, h)| h.seq_num == i as u64 + 1), "one sequence per job");
 
         // The manifest lists evaluations in creation order; the store lists them by ID.
-        let got: BTreeMap<String, _> = store.get_evaluations(id).unwrap().into_iter().map(|e| (e.id.clone(), e)).collect();
+        let got: BTreeMap<String, _> =
+            store.get_evaluations(id).unwrap().into_iter().map(|e| (e.id.clone(), e)).collect();
         assert_eq!(got.keys().cloned().collect::<BTreeSet<_>>(), strings(&j["evaluation_ids"]).into_iter().collect());
         for w in j["evaluations"].as_array().unwrap() {
             let e = &got[w["id"].as_str().unwrap()];
-            assert_eq!((e.id.as_str(), e.triggered_by.as_str()), (w["id"].as_str().unwrap(), w["triggered_by"].as_str().unwrap()));
-            assert_eq!((e.status.name(), e.create_time), (w["status"].as_str().unwrap(), w["create_time"].as_i64().unwrap()));
+            assert_eq!(
+                (e.id.as_str(), e.triggered_by.as_str()),
+                (w["id"].as_str().unwrap(), w["triggered_by"].as_str().unwrap())
+            );
+            assert_eq!(
+                (e.status.name(), e.create_time),
+                (w["status"].as_str().unwrap(), w["create_time"].as_i64().unwrap())
+            );
         }
         evals += got.len();
 
         let opts = GetExecutionsOptions { job_id: Some(id.into()), ..GetExecutionsOptions::default() };
-        let execs: BTreeMap<String, _> = store.get_executions(&opts).unwrap().into_iter().map(|e| (e.id.clone(), e)).collect();
+        let execs: BTreeMap<String, _> =
+            store.get_executions(&opts).unwrap().into_iter().map(|e| (e.id.clone(), e)).collect();
         assert_eq!(execs.keys().cloned().collect::<BTreeSet<_>>(), strings(&j["execution_ids"]).into_iter().collect());
         for w in j["executions"].as_array().unwrap() {
             let e = &execs[w["id"].as_str().unwrap()];
@@ -218,22 +238,36 @@ fn check_requester(path: &Path) {
             assert_eq!(u64::from(e.desired_state.state_type.as_u8()), w["desired_state_code"].as_u64().unwrap());
             assert_eq!(e.desired_state.message, w["desired_state_message"].as_str().unwrap());
             assert_eq!(e.revision, w["revision"].as_u64().unwrap());
-            assert_eq!((e.create_time, e.modify_time), (w["create_time"].as_i64().unwrap(), w["modify_time"].as_i64().unwrap()));
+            assert_eq!(
+                (e.create_time, e.modify_time),
+                (w["create_time"].as_i64().unwrap(), w["modify_time"].as_i64().unwrap())
+            );
             assert_eq!(e.published_result.is_some(), w["has_published_result"].as_bool().unwrap());
             assert_eq!(e.run_output.is_some(), w["has_run_output"].as_bool().unwrap());
             // The embedded job is not stored; the job history holds its revision.
             assert!(e.job.is_none());
             if w["embedded_job"].as_bool().unwrap() {
                 let rev = w["embedded_job_revision"].as_u64().unwrap();
-                assert!(store.get_job_history(id, &history_query(None, true)).unwrap().items.iter().any(|h| h.new_revision == rev));
+                assert!(store
+                    .get_job_history(id, &history_query(None, true))
+                    .unwrap()
+                    .items
+                    .iter()
+                    .any(|h| h.new_revision == rev));
             }
             *desired.entry(e.desired_state.state_type.name().to_string()).or_insert(0u64) += 1;
             let h = store.get_job_history(id, &history_query(Some(&e.id), false)).unwrap().items;
             assert_eq!(h.len() as u64, w["history_len"].as_u64().unwrap());
             for (got, x) in h.iter().zip(w["history"].as_array().unwrap()) {
                 let change = got.execution_state.as_ref().unwrap();
-                assert_eq!((change.previous.name(), change.new.name()), (x["previous"].as_str().unwrap(), x["new"].as_str().unwrap()));
-                assert_eq!((got.new_revision, got.comment.as_str()), (x["revision"].as_u64().unwrap(), x["comment"].as_str().unwrap()));
+                assert_eq!(
+                    (change.previous.name(), change.new.name()),
+                    (x["previous"].as_str().unwrap(), x["new"].as_str().unwrap())
+                );
+                assert_eq!(
+                    (got.new_revision, got.comment.as_str()),
+                    (x["revision"].as_u64().unwrap(), x["comment"].as_str().unwrap())
+                );
                 assert_eq!(got.time, ts(&x["time"]));
             }
         }
@@ -296,7 +330,13 @@ fn a_dry_run_reports_counts_per_kind_and_state_and_writes_nothing() {
 
 #[test]
 fn a_crash_after_each_step_then_a_rerun_ends_migrated_and_verified() {
-    for point in [FailPoint::DuringWrite, FailPoint::AfterWrite, FailPoint::AfterVerify, FailPoint::AfterBackup, FailPoint::AfterSwap] {
+    for point in [
+        FailPoint::DuringWrite,
+        FailPoint::AfterWrite,
+        FailPoint::AfterVerify,
+        FailPoint::AfterBackup,
+        FailPoint::AfterSwap,
+    ] {
         let (_dir, compute, requester) = repo();
         for path in [&compute, &requester] {
             let original = fs::read(path).unwrap();
@@ -312,7 +352,8 @@ fn a_crash_after_each_step_then_a_rerun_ends_migrated_and_verified() {
             let report = run(&MigrateOptions::new(path)).unwrap();
             let want = if point == FailPoint::AfterSwap { Outcome::AlreadyMigrated } else { Outcome::Migrated };
             assert_eq!(report.outcome, want, "{point:?}");
-            let backups: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            let backups: Vec<_> =
+                fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
             assert_eq!(backups.len(), 2, "{point:?}: store + one backup, no leftovers: {backups:?}");
             assert_eq!(fs::read(report.backup.unwrap()).unwrap(), original);
         }
@@ -343,14 +384,18 @@ fn truncated_and_corrupt_bbolt_files_are_typed_errors_and_nothing_is_written() {
 }
 
 #[test]
-fn opening_a_bbolt_path_as_a_store_fails_naming_bbolt_and_leaves_the_file_unchanged() {
+fn opening_a_bbolt_path_as_a_store_fails_naming_the_migrate_command_and_leaves_the_file_unchanged() {
     let (_dir, compute, requester) = repo();
-    for (path, kind) in [(&compute, StoreKind::Compute), (&requester, StoreKind::Requester)] {
+    for (path, kind, flag) in [
+        (&compute, StoreKind::Compute, "--compute-execution-store-path"),
+        (&requester, StoreKind::Requester, "--requester-job-store-path"),
+    ] {
         let before = fs::read(path).unwrap();
         let e = RedbBackend::open(path, kind, &RedbOptions::default()).unwrap_err();
-        assert_eq!(e.code(), "NotAStore");
+        assert_eq!(e.code(), "LegacyBbolt");
         let text = e.to_string();
-        assert!(text.contains("bbolt") && text.contains(&path.display().to_string()), "{text}");
+        let command = format!("bacalhau-state migrate {flag} {}", path.display());
+        assert!(text.contains("bbolt") && text.contains(&command), "{text}");
         assert_eq!(fs::read(path).unwrap(), before);
     }
 }

@@ -124,17 +124,13 @@ impl JobType {
 pub struct Task(pub Opaque);
 
 impl Task {
-    /// A minimal task: `{"Name": name, "Engine": {"Type": engine, "Params": {}}}`.
+    /// A minimal task: `{"Engine": {"Params": {}, "Type": engine}, "Name": name}` (keys in the
+    /// canonical sorted order every `Opaque` value has).
     pub fn new(name: &str, engine: &str) -> Self {
         use ciborium::Value;
         let text = |s: &str| Value::Text(s.into());
-        Task(Opaque(Value::Map(alloc::vec![
-            (text("Name"), text(name)),
-            (
-                text("Engine"),
-                Value::Map(alloc::vec![(text("Type"), text(engine)), (text("Params"), Value::Map(Vec::new()))]),
-            ),
-        ])))
+        let engine = Value::Map(alloc::vec![(text("Params"), Value::Map(Vec::new())), (text("Type"), text(engine))]);
+        Task(Opaque(Value::Map(alloc::vec![(text("Engine"), engine), (text("Name"), text(name))])))
     }
 
     /// The task's `Name`.

@@ -20,10 +20,38 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 /// A value the stores keep but never interpret (task specs, resources, publisher params): any
-/// JSON-like tree, kept exactly as given.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// JSON-like tree. Map entries are kept sorted by key (as Go's JSON encoder writes them), so the
+/// same value stores and exports the same bytes whatever order a caller's object had: JS objects
+/// and JSON documents need not agree on key order.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Opaque(pub ciborium::Value);
+
+impl<'de> Deserialize<'de> for Opaque {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut v = ciborium::Value::deserialize(d)?;
+        canonicalize(&mut v);
+        Ok(Opaque(v))
+    }
+}
+
+fn canonicalize(v: &mut ciborium::Value) {
+    use ciborium::Value;
+    match v {
+        Value::Map(entries) => {
+            for (k, v) in entries.iter_mut() {
+                canonicalize(k);
+                canonicalize(v);
+            }
+            if entries.iter().all(|(k, _)| k.is_text()) {
+                entries.sort_by(|(a, _), (b, _)| a.as_text().cmp(&b.as_text()));
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(canonicalize),
+        Value::Tag(_, inner) => canonicalize(inner),
+        _ => {}
+    }
+}
 
 impl Default for Opaque {
     fn default() -> Self {

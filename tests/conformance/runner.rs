@@ -31,7 +31,9 @@ type Outcome = Result<Value, (String, String)>;
 fn arg<T: DeserializeOwned + Default>(args: &[Value], i: usize) -> Result<T, (String, String)> {
     match args.get(i) {
         None | Some(Value::Null) => Ok(T::default()),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| ("InvalidArgument".into(), format!("argument {i}: {e}"))),
+        Some(v) => {
+            serde_json::from_value(v.clone()).map_err(|e| ("InvalidArgument".into(), format!("argument {i}: {e}")))
+        }
     }
 }
 
@@ -169,6 +171,7 @@ struct Run<'f, F: Factory> {
 
 /// Runs every scenario of a JSON file; returns how many ran (durable-only ones are skipped on
 /// non-durable factories). Panics with the scenario name and step on the first mismatch.
+#[allow(dead_code)] // used by the wasm32 runner (bindings/tests), not by the native harness
 pub fn run_file<F: Factory>(factory: &mut F, file: &str, json_text: &str) -> usize {
     let scenarios: Vec<Value> = serde_json::from_str(json_text).unwrap_or_else(|e| panic!("{file}: invalid JSON: {e}"));
     let mut ran = 0;
@@ -182,7 +185,8 @@ pub fn run_file<F: Factory>(factory: &mut F, file: &str, json_text: &str) -> usi
     ran
 }
 
-fn run_scenario<F: Factory>(factory: &mut F, file: &str, sc: &Value) {
+/// Runs one scenario; panics with the scenario, step and a diff on the first mismatch.
+pub fn run_scenario<F: Factory>(factory: &mut F, file: &str, sc: &Value) {
     let name = format!("{file}: {}", sc["name"].as_str().unwrap_or("<unnamed>"));
     let policy = match sc["policy"].as_str() {
         Some("permissive") => Policy::Permissive,
@@ -224,7 +228,11 @@ impl<F: Factory> Run<'_, F> {
                 Store::Gone => unreachable!(),
             };
         } else if let Some(inner) = step.get("transaction") {
-            self.transaction(&at, inner.as_array().expect("transaction takes steps"), step["rollback"].as_bool() == Some(true));
+            self.transaction(
+                &at,
+                inner.as_array().expect("transaction takes steps"),
+                step["rollback"].as_bool() == Some(true),
+            );
         } else if step["op"].as_str() == Some("close") {
             let outcome = match &self.store {
                 Store::Compute(s) => ret(s.close()),
@@ -341,7 +349,8 @@ impl<F: Factory> Run<'_, F> {
             Value::String(s) if s.starts_with("$saved:") => {
                 let mut parts = s["$saved:".len()..].split('.');
                 let root = parts.next().unwrap_or_default();
-                let mut cur = self.saved.get(root).unwrap_or_else(|| panic!("{}: nothing saved as {root}", self.scenario));
+                let mut cur =
+                    self.saved.get(root).unwrap_or_else(|| panic!("{}: nothing saved as {root}", self.scenario));
                 for p in parts {
                     cur = match p.parse::<usize>() {
                         Ok(i) if cur.is_array() => &cur[i],
@@ -352,7 +361,8 @@ impl<F: Factory> Run<'_, F> {
             }
             Value::Object(o) if o.contains_key("$def") => {
                 let name = o["$def"].as_str().expect("$def takes a name");
-                let mut base = self.resolve(self.defs.get(name).unwrap_or_else(|| panic!("{}: no def {name}", self.scenario)));
+                let mut base =
+                    self.resolve(self.defs.get(name).unwrap_or_else(|| panic!("{}: no def {name}", self.scenario)));
                 if let Some(set) = o.get("set") {
                     merge(&mut base, &self.resolve(set));
                 }
@@ -391,8 +401,20 @@ fn merge(base: &mut Value, set: &Value) {
 /// Partial match; returns the JSON path of the first mismatch.
 pub fn matches(expected: &Value, actual: &Value, path: String) -> Result<(), String> {
     match (expected, actual) {
-        (Value::String(s), a) if s == "$any" => if a.is_null() { Err(path) } else { Ok(()) },
-        (Value::String(s), a) if s == "$absent" => if a.is_null() { Ok(()) } else { Err(path) },
+        (Value::String(s), a) if s == "$any" => {
+            if a.is_null() {
+                Err(path)
+            } else {
+                Ok(())
+            }
+        }
+        (Value::String(s), a) if s == "$absent" => {
+            if a.is_null() {
+                Ok(())
+            } else {
+                Err(path)
+            }
+        }
         (Value::Object(e), Value::Object(a)) => {
             for (k, ev) in e {
                 let av = a.get(k).unwrap_or(&Value::Null);
@@ -416,8 +438,18 @@ pub fn matches(expected: &Value, actual: &Value, path: String) -> Result<(), Str
                 (_, _, Some(x), Some(y)) => x == y,
                 _ => e.as_f64() == a.as_f64(),
             };
-            if same { Ok(()) } else { Err(path) }
+            if same {
+                Ok(())
+            } else {
+                Err(path)
+            }
         }
-        (e, a) => if e == a { Ok(()) } else { Err(path) },
+        (e, a) => {
+            if e == a {
+                Ok(())
+            } else {
+                Err(path)
+            }
+        }
     }
 }
