@@ -137,6 +137,38 @@ pub fn apply_state_update(
     policy: Policy,
     now: Timestamp,
 ) -> Result<(LocalExecutionState, LocalStateHistory), ComputeError> {
+    check_state_update(current, req, policy)?;
+    Ok(advance_state(current.clone(), req, now))
+}
+
+/// The change [`apply_state_update`] makes once its checks passed, taking the record by value so
+/// that the store's update path does not copy it.
+pub(crate) fn advance_state(
+    mut next: LocalExecutionState,
+    req: &UpdateExecutionStateRequest,
+    now: Timestamp,
+) -> (LocalExecutionState, LocalStateHistory) {
+    let previous_state = next.state;
+    next.state = req.new_state;
+    next.version += 1;
+    next.update_time = now;
+    let entry = LocalStateHistory {
+        execution_id: next.id().into(),
+        previous_state,
+        new_state: req.new_state,
+        new_version: next.version,
+        comment: req.comment.clone(),
+        time: now,
+    };
+    (next, entry)
+}
+
+/// The checks of [`apply_state_update`], in the same order, without making the change.
+pub(crate) fn check_state_update(
+    current: &LocalExecutionState,
+    req: &UpdateExecutionStateRequest,
+    policy: Policy,
+) -> Result<(), ComputeError> {
     let id = current.id();
     let kind = RecordKind::LocalExecution;
     let conditions =
@@ -150,19 +182,7 @@ pub fn apply_state_update(
             reason: alloc::format!("{} bytes; the limit is {}", req.comment.len(), crate::limits::MAX_MESSAGE),
         });
     }
-    let mut next = current.clone();
-    next.state = req.new_state;
-    next.version = current.version + 1;
-    next.update_time = now;
-    let entry = LocalStateHistory {
-        execution_id: id.into(),
-        previous_state: current.state,
-        new_state: req.new_state,
-        new_version: next.version,
-        comment: req.comment.clone(),
-        time: now,
-    };
-    Ok((next, entry))
+    Ok(())
 }
 
 /// The compute node's execution store over a backend `B` (memory by default).

@@ -10,7 +10,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{
-    apply_state_update, event_object, validate_new_execution, ComputeStats, UpdateExecutionStateRequest, BY_JOB,
+    advance_state, check_state_update, event_object, validate_new_execution, ComputeStats, UpdateExecutionStateRequest, BY_JOB,
     BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST, EXECUTIONS, HISTORY, LOG,
 };
 use crate::clock::Clock;
@@ -281,15 +281,18 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
         self.guarded(|tx| {
             let (id, current) = tx.resolve(&req.execution_id)?;
             let now = tx.clock.now();
-            let (next, mut entry) = apply_state_update(&current, &req, tx.policy, now)?;
+            check_state_update(&current, &req, tx.policy)?;
+            let previous = current.state;
+            // The record read above becomes the new version: no copy.
+            let (next, mut entry) = advance_state(current, &req, now);
             entry.execution_id.clone_from(&id);
             let seq = next_seq(&tx.txn, HISTORY, &id)?;
             // Checks done; from here on only writes.
             tx.txn.put(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), next.clone())?;
-            if current.state != next.state {
-                tx.txn.delete(BY_STATE, state_key(current.state, &id).as_bytes())?;
+            if previous != next.state {
+                tx.txn.delete(BY_STATE, state_key(previous, &id).as_bytes())?;
                 tx.txn.put(BY_STATE, state_key(next.state, &id).as_bytes(), ())?;
-                bump_count(&mut tx.txn, COUNTS, current.state.as_u8(), -1)?;
+                bump_count(&mut tx.txn, COUNTS, previous.as_u8(), -1)?;
                 bump_count(&mut tx.txn, COUNTS, next.state.as_u8(), 1)?;
             }
             tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), entry)?;
