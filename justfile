@@ -33,8 +33,7 @@ main *args:
 ci: test
 
 # The whole suite.
-test: fmt-check clippy test-native no-std wasm-test js-test
-    # Still to come: the browser tests (Debian chromium + npm playwright-core).
+test: fmt-check clippy test-native no-std wasm-test js-test browser-test
     @echo "just test: all passed"
 
 # Check formatting (rustfmt).
@@ -97,6 +96,16 @@ js-test: wasm
     cd tests/js && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
     cd tests/js && node --test
     cd tests/js && npx tsc --noEmit -p .
+
+# Serve the in-browser simulation (web/) and pkg/ on localhost (builds pkg/ if missing).
+sim port="8080":
+    [ -f pkg/bacalhau_state_wasm_bg.wasm ] || just wasm
+    node tests/browser/serve.mjs {{port}}
+
+# The simulation page end to end in headless Debian chromium (playwright-core), against a fresh pkg/.
+browser-test: wasm
+    cd tests/browser && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
+    cd tests/browser && node --test
 
 # The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
 _check-wasm-bindgen:
