@@ -33,8 +33,7 @@ impl Operation {
 }
 
 /// The object an event is about, after the change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "objectType", content = "object")]
+#[derive(Clone, Debug, PartialEq)]
 #[allow(clippy::large_enum_variant)]
 pub enum EventObject {
     /// A requester job.
@@ -59,17 +58,84 @@ impl EventObject {
     }
 }
 
-/// One committed change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One committed change. Serialized as
+/// `{"seqNum", "operation", "timestamp", "objectType", "object"}` (SPEC §8.4's shape).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     /// Position in the log, from 1, gap-free in commit order.
-    #[serde(rename = "seqNum")]
     pub seq_num: u64,
     /// What happened.
     pub operation: Operation,
     /// When, in nanoseconds since the Unix epoch (the store's clock).
     pub timestamp: i64,
     /// The object.
-    #[serde(flatten)]
     pub object: EventObject,
+}
+
+// Hand-written rather than `#[serde(flatten)]` + an adjacently tagged enum: those buffer the
+// object through serde's generic `Content`, which compiles every record's deserializer once
+// more (a large share of the wasm package) and is slower. Writers always put `objectType`
+// before `object`, so a reader can decode the object directly as the named type.
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("seqNum", &self.seq_num)?;
+        m.serialize_entry("operation", &self.operation)?;
+        m.serialize_entry("timestamp", &self.timestamp)?;
+        m.serialize_entry("objectType", self.object.type_name())?;
+        match &self.object {
+            EventObject::Job(o) => m.serialize_entry("object", o)?,
+            EventObject::Execution(o) => m.serialize_entry("object", o)?,
+            EventObject::Evaluation(o) => m.serialize_entry("object", o)?,
+            EventObject::LocalExecution(o) => m.serialize_entry("object", o)?,
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Event;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("an event map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Event, A::Error> {
+                use serde::de::Error;
+                let (mut seq_num, mut operation, mut timestamp, mut kind, mut object) = (None, None, None, None, None);
+                while let Some(key) = m.next_key::<alloc::string::String>()? {
+                    match key.as_str() {
+                        "seqNum" => seq_num = Some(m.next_value()?),
+                        "operation" => operation = Some(m.next_value()?),
+                        "timestamp" => timestamp = Some(m.next_value()?),
+                        "objectType" => kind = Some(m.next_value::<alloc::string::String>()?),
+                        "object" => {
+                            object = Some(match kind.as_deref() {
+                                Some("Job") => EventObject::Job(m.next_value()?),
+                                Some("Execution") => EventObject::Execution(m.next_value()?),
+                                Some("Evaluation") => EventObject::Evaluation(m.next_value()?),
+                                Some("LocalExecution") => EventObject::LocalExecution(m.next_value()?),
+                                Some(other) => {
+                                    return Err(A::Error::custom(format_args!("unknown objectType {other:?}")))
+                                }
+                                None => return Err(A::Error::custom("objectType must precede object")),
+                            })
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Event {
+                    seq_num: seq_num.ok_or_else(|| A::Error::missing_field("seqNum"))?,
+                    operation: operation.ok_or_else(|| A::Error::missing_field("operation"))?,
+                    timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
+                    object: object.ok_or_else(|| A::Error::missing_field("object"))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }

@@ -49,14 +49,28 @@ pub(crate) fn check_map(problems: &mut Vec<String>, what: &str, map: &alloc::col
     }
 }
 
-/// Counts encoded bytes and stops the encoder once past the limit, so a 100 MB record costs
-/// about `MAX_RECORD` bytes of work to refuse, not 100 MB.
-struct Counter {
-    n: usize,
+/// The one CBOR writer of the core: it counts bytes, keeps them when asked to, and stops the
+/// encoder once past its limit, so a 100 MB record costs about `MAX_RECORD` bytes of work to
+/// refuse. Size checks and snapshot export share this type so every record's encoder is compiled
+/// once (that matters for the wasm package).
+pub(crate) struct CborSink {
+    pub n: usize,
+    pub limit: usize,
+    pub buf: Option<Vec<u8>>,
+}
+
+impl CborSink {
+    fn take(&mut self, data: &[u8]) -> bool {
+        self.n += data.len();
+        if let Some(buf) = self.buf.as_mut() {
+            buf.extend_from_slice(data);
+        }
+        self.n <= self.limit
+    }
 }
 
 #[derive(Debug)]
-struct TooLarge;
+pub(crate) struct TooLarge;
 
 impl core::fmt::Display for TooLarge {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -65,10 +79,9 @@ impl core::fmt::Display for TooLarge {
 }
 
 #[cfg(feature = "std")]
-impl std::io::Write for Counter {
+impl std::io::Write for CborSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.n += buf.len();
-        if self.n > MAX_RECORD {
+        if !self.take(buf) {
             return Err(std::io::Error::other(TooLarge.to_string()));
         }
         Ok(buf.len())
@@ -79,11 +92,10 @@ impl std::io::Write for Counter {
 }
 
 #[cfg(not(feature = "std"))]
-impl ciborium_io::Write for Counter {
+impl ciborium_io::Write for CborSink {
     type Error = TooLarge;
     fn write_all(&mut self, data: &[u8]) -> Result<(), TooLarge> {
-        self.n += data.len();
-        if self.n > MAX_RECORD {
+        if !self.take(data) {
             return Err(TooLarge);
         }
         Ok(())
@@ -95,7 +107,7 @@ impl ciborium_io::Write for Counter {
 
 /// Appends a problem when the record encodes to more than [`MAX_RECORD`] bytes.
 pub(crate) fn check_record<T: Serialize>(problems: &mut Vec<String>, record: &T) {
-    let mut c = Counter { n: 0 };
+    let mut c = CborSink { n: 0, limit: MAX_RECORD, buf: None };
     if ciborium::into_writer(record, &mut c).is_err() || c.n > MAX_RECORD {
         problems.push(format!("the record encodes to more than {MAX_RECORD} bytes (the limit)"));
     }

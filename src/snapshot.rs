@@ -121,12 +121,14 @@ const fn kind_byte(kind: StoreKind) -> u8 {
 
 /// Frames an encoded body.
 pub(crate) fn encode<T: Serialize>(kind: StoreKind, body: &T) -> Result<Vec<u8>, crate::error::StorageError> {
-    let mut out = Vec::with_capacity(4096);
-    out.extend_from_slice(&MAGIC);
-    out.push(FORMAT_VERSION);
-    out.push(kind_byte(kind));
-    ciborium::into_writer(body, &mut out)
+    let mut head = Vec::with_capacity(4096);
+    head.extend_from_slice(&MAGIC);
+    head.push(FORMAT_VERSION);
+    head.push(kind_byte(kind));
+    let mut sink = crate::limits::CborSink { n: 0, limit: usize::MAX, buf: Some(head) };
+    ciborium::into_writer(body, &mut sink)
         .map_err(|e| crate::error::StorageError::Encode { detail: alloc::format!("{e}") })?;
+    let mut out = sink.buf.unwrap_or_default();
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_be_bytes());
     Ok(out)
