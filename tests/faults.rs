@@ -635,3 +635,97 @@ fn opening_over_a_failing_backend_is_a_typed_error() {
     println!("open failure points tried: {tried} ({refused} half-created stores refused on reopen)");
 }
 
+
+// ---- hostile sizes and paths ----
+
+/// A job whose task carries 100 MB (as a JS caller or a peer could send) is refused by both
+/// stores with a typed error before anything is written, on both backends.
+#[test]
+fn a_100_mb_job_spec_is_refused_by_both_stores_with_a_typed_error() {
+    use bacalhau_state::kv::memory::MemoryBackend;
+    use bacalhau_state::model::Task;
+    let huge = "x".repeat(100 * 1024 * 1024);
+    let mut job = workload::job_spec("huge", "default", false);
+    let mut task = Task::new("main", "docker");
+    if let ciborium::Value::Map(entries) = &mut task.0 .0 {
+        entries.push((ciborium::Value::Text("Env".into()), ciborium::Value::Text(huge)));
+    }
+    job.tasks = vec![task];
+    let mut local = workload::local("huge-exec", "huge", true, false);
+    local.execution.job = Some(Box::new(job.clone()));
+    let typed = |code: &str| matches!(code, "Validation" | "InvalidArgument");
+
+    let dir = tempfile::tempdir().unwrap();
+    let open = |kind, name: &str| RedbBackend::open(&dir.path().join(name), kind, &RedbOptions::default()).unwrap();
+    let jobs_mem = builder(Policy::Strict).jobs(MemoryBackend::new());
+    let jobs_redb = builder(Policy::Strict).jobs(open(StoreKind::Requester, "j.redb"));
+    for (name, s) in [("memory", &jobs_mem as &dyn JobsApi), ("redb", &jobs_redb)] {
+        let e = s.create(job.clone()).expect_err("a 100 MB job must be refused");
+        assert!(typed(e.code()), "job store on {name}: {e:.200}");
+        assert_eq!(s.total(), 0, "job store on {name}: nothing stored");
+    }
+    let c_mem = builder(Policy::Strict).compute(MemoryBackend::new());
+    let c_redb = builder(Policy::Strict).compute(open(StoreKind::Compute, "c.redb"));
+    for (name, s) in [("memory", &c_mem as &dyn ComputeApi), ("redb", &c_redb)] {
+        let e = s.create(local.clone()).expect_err("a 100 MB execution must be refused");
+        assert!(typed(e.code()), "compute store on {name}: {e:.200}");
+        assert_eq!(s.total(), 0, "compute store on {name}: nothing stored");
+    }
+    // The file did not grow by anything like 100 MB.
+    assert!(jobs_redb.backend().file_size().unwrap() < 10 * 1024 * 1024);
+}
+
+trait JobsApi {
+    fn create(&self, j: bacalhau_state::model::Job) -> Result<(), bacalhau_state::JobStoreError>;
+    fn total(&self) -> u64;
+}
+impl<B: bacalhau_state::kv::Backend> JobsApi for JobStore<B> {
+    fn create(&self, j: bacalhau_state::model::Job) -> Result<(), bacalhau_state::JobStoreError> {
+        self.create_job(j).map(drop)
+    }
+    fn total(&self) -> u64 {
+        self.stats().unwrap().job_total
+    }
+}
+trait ComputeApi {
+    fn create(&self, s: bacalhau_state::model::LocalExecutionState) -> Result<(), bacalhau_state::ComputeError>;
+    fn total(&self) -> u64;
+}
+impl<B: bacalhau_state::kv::Backend> ComputeApi for ExecutionStore<B> {
+    fn create(&self, s: bacalhau_state::model::LocalExecutionState) -> Result<(), bacalhau_state::ComputeError> {
+        self.create_execution(s).map(drop)
+    }
+    fn total(&self) -> u64 {
+        self.stats().unwrap().total
+    }
+}
+
+/// The symlink rule, as `RedbBackend::open` implements it: the library opens the path it is
+/// given and follows a symlink there (the caller passed that path explicitly); a dangling
+/// symlink is refused with a typed error and nothing is created at its target. Refusing a
+/// symlink at a *default* path (one the user did not pass) is the config layer's job.
+#[cfg(unix)]
+#[test]
+fn a_store_path_that_is_a_symlink_is_followed_when_passed_explicitly() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real").join("compute.redb");
+    {
+        let s = builder(Policy::Strict).compute(RedbBackend::open(&real, StoreKind::Compute, &RedbOptions::default()).unwrap());
+        workload::compute_op(&s, 0).unwrap();
+        s.close().unwrap();
+    }
+    let link = dir.path().join("link.redb");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let s = builder(Policy::Strict).compute(RedbBackend::open(&link, StoreKind::Compute, &RedbOptions::default()).unwrap());
+    assert_eq!(s.stats().unwrap().total, 1, "the link's target store is opened");
+    s.close().unwrap();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+
+    let dangling = dir.path().join("dangling.redb");
+    let target = dir.path().join("nowhere").join("x.redb");
+    std::os::unix::fs::symlink(&target, &dangling).unwrap();
+    let e = RedbBackend::open(&dangling, StoreKind::Compute, &RedbOptions::default()).expect_err("dangling symlink");
+    println!("dangling symlink: {} ({e})", e.code());
+    assert!(!target.exists(), "nothing created through a dangling symlink");
+    assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+}
