@@ -1,0 +1,288 @@
+//! What the fuzz targets run, shared with `tests/fuzz_regressions.rs` (which includes this file
+//! by path and replays every crasher and the seed corpus in `cargo test`). Each entry point
+//! must never panic on any input; a panic is the bug the fuzzer reports.
+
+#![allow(dead_code, unexpected_cfgs)]
+
+use std::io;
+use std::sync::{Arc, RwLock};
+
+use bacalhau_state::clock::ManualClock;
+use bacalhau_state::kv::key::KeyBuf;
+use bacalhau_state::kv::memory::MemoryBackend;
+use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};
+use bacalhau_state::kv::StoreKind;
+use bacalhau_state::{ExecutionStore, JobStore, PageRequest, Policy, StoreBuilder};
+
+#[path = "../../tests/model/compute.rs"]
+pub mod compute_model;
+#[path = "../../tests/model/jobs.rs"]
+pub mod jobs_model;
+
+/// Snapshot import into empty stores of both kinds: `Ok` or a typed error, never a panic; an
+/// accepted snapshot must leave a consistent store.
+pub fn snapshot_decode(data: &[u8]) {
+    let c = ExecutionStore::in_memory();
+    if c.import_snapshot(data).is_ok() {
+        let _ = c.check().expect("check after import");
+        let _ = c.export_snapshot().expect("export after import");
+    }
+    let j = JobStore::in_memory();
+    if j.import_snapshot(data).is_ok() {
+        let _ = j.check().expect("check after import");
+        let _ = j.export_snapshot().expect("export after import");
+    }
+}
+
+/// Bytes shared by every redb database opened over them.
+#[derive(Clone, Debug, Default)]
+struct Bytes(Arc<RwLock<Vec<u8>>>);
+
+fn range() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "out of range")
+}
+
+impl redb::StorageBackend for Bytes {
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.0.read().unwrap().len() as u64)
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        let g = self.0.read().unwrap();
+        let s = offset as usize;
+        out.copy_from_slice(g.get(s..s + out.len()).ok_or_else(range)?);
+        Ok(())
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.0.write().unwrap().resize(len as usize, 0);
+        Ok(())
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        Ok(())
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        let mut g = self.0.write().unwrap();
+        let s = offset as usize;
+        g.get_mut(s..s + data.len()).ok_or_else(range)?.copy_from_slice(data);
+        Ok(())
+    }
+}
+
+/// Tables of each store kind with a key of the shape their rows have, so that a fuzzed value
+/// is found where the store looks for it.
+fn slot(selector: u8) -> (StoreKind, &'static str, Vec<u8>) {
+    let id = |s: &str| KeyBuf::new().str(s).into_vec();
+    let hist = |s: &str| KeyBuf::new().str(s).u64(1).into_vec();
+    let seq = KeyBuf::new().u64(1).into_vec();
+    use StoreKind::{Compute as C, Requester as R};
+    match selector % 14 {
+        0 => (C, "executions", id("e1")),
+        1 => (C, "execution_history", hist("e1")),
+        2 => (C, "execution_state_counts", vec![1]),
+        3 => (C, "events", seq),
+        4 => (C, "counters", id("event_seq")),
+        5 => (C, "checkpoints", id("c")),
+        6 => (R, "jobs", id("j1")),
+        7 => (R, "executions", id("x1")),
+        8 => (R, "evaluations", id("v1")),
+        9 => (R, "job_history", hist("j1")),
+        10 => (R, "job_state_counts", vec![1]),
+        11 => (R, "execution_state_counts", vec![1]),
+        12 => (R, "events", seq),
+        _ => (R, "counters", id("event_seq")),
+    }
+}
+
+/// The first byte picks a table; the rest is stored raw (format byte + CBOR, as in a file)
+/// through redb directly, beside a valid record; then every read of the store, and a write,
+/// must return `Ok` or a typed error (`Corrupt` for undecodable values), never panic.
+pub fn record_decode(data: &[u8]) {
+    let Some((&selector, value)) = data.split_first() else { return };
+    let (kind, table, key) = slot(selector);
+    let bytes = Bytes::default();
+    let options = RedbOptions::default();
+    // A store with one valid record of each kind, so that indexes and counts exist.
+    {
+        let b = RedbBackend::open_with_backend(bytes.clone(), kind, &options).expect("create");
+        match kind {
+            StoreKind::Compute => {
+                let s = builder().compute(b);
+                let _ = s.create_execution(local("e1"));
+                let _ = s.close();
+            }
+            StoreKind::Requester => {
+                let s = builder().jobs(b);
+                let _ = s.create_job(job("j1"));
+                let _ = s.close();
+            }
+        }
+    }
+    {
+        let db = redb::Builder::new().create_with_backend(bytes.clone()).expect("redb reopen");
+        let txn = db.begin_write().expect("begin");
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(table);
+            let mut t = txn.open_table(def).expect("table");
+            t.insert(key.as_slice(), value).expect("insert");
+        }
+        txn.commit().expect("commit");
+    }
+    let b = RedbBackend::open_with_backend(bytes, kind, &options).expect("open");
+    match kind {
+        StoreKind::Compute => {
+            let s = builder().compute(b);
+            let _ = s.get_execution("e1");
+            let _ = s.get_executions("j1");
+            let _ = s.get_live_executions();
+            let _ = s.get_execution_history("e1", &PageRequest::default());
+            let _ = s.list_executions(&PageRequest::default());
+            let _ = s.stats();
+            let _ = s.events_after(0, 0);
+            let _ = s.get_checkpoint("c");
+            let _ = s.check();
+            let _ = s.snapshot();
+            let _ = s.export_snapshot();
+            let _ = s.update_execution_state(bacalhau_state::UpdateExecutionStateRequest::new(
+                "e1",
+                bacalhau_state::state::LocalExecutionStateType::Cancelled,
+            ));
+            let _ = s.create_execution(local("e2"));
+            let _ = s.delete_execution("e1");
+            let _ = s.trim_events(u64::MAX);
+        }
+        StoreKind::Requester => {
+            use bacalhau_state::jobstore::*;
+            let s = builder().jobs(b);
+            let _ = s.get_job("j1");
+            let _ = s.get_jobs(&JobQuery::default());
+            let _ = s.get_in_progress_jobs();
+            let _ = s.get_job_history("j1", &JobHistoryQuery::default());
+            let _ = s.get_execution("x1");
+            let _ = s.get_executions(&GetExecutionsOptions { job_id: Some("j1".into()), include_job: true, ..Default::default() });
+            let _ = s.get_evaluation("v1");
+            let _ = s.get_evaluations("j1");
+            let _ = s.stats();
+            let _ = s.events_after(0, 0);
+            let _ = s.check();
+            let _ = s.snapshot();
+            let _ = s.export_snapshot();
+            let _ = s.update_job_state(UpdateJobStateRequest::new("j1", bacalhau_state::state::JobStateType::Running));
+            let _ = s.create_job(job("j2"));
+            let _ = s.delete_job("j1");
+            let _ = s.trim_events(u64::MAX);
+        }
+    }
+}
+
+fn builder() -> StoreBuilder {
+    StoreBuilder::new().policy(Policy::Permissive).clock(ManualClock::stepping(1_000, 1_000))
+}
+
+fn local(id: &str) -> bacalhau_state::model::LocalExecutionState {
+    let exec = bacalhau_state::model::Execution {
+        id: id.into(),
+        job_id: "j1".into(),
+        namespace: "default".into(),
+        ..Default::default()
+    };
+    bacalhau_state::model::LocalExecutionState::new(exec, "r", bacalhau_state::time::Timestamp::from_unix_nanos(1))
+}
+
+fn job(id: &str) -> bacalhau_state::model::Job {
+    bacalhau_state::model::Job {
+        id: id.into(),
+        name: "n".into(),
+        namespace: "default".into(),
+        job_type: "batch".into(),
+        tasks: vec![bacalhau_state::model::Task::new("main", "docker")],
+        ..Default::default()
+    }
+}
+
+/// Reads fuzz bytes as small choices (0 once exhausted).
+struct Choices<'a>(&'a [u8]);
+
+impl Choices<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+    fn below(&mut self, n: usize) -> usize {
+        self.byte() as usize % n
+    }
+    fn flag(&mut self) -> bool {
+        self.byte() & 1 == 1
+    }
+    fn pick<T: Copy>(&mut self, all: &[T]) -> T {
+        all[self.below(all.len())]
+    }
+    fn done(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Operation sequences decoded from the bytes run against the in-memory store and the
+/// reference model of tests/model (which panics on any disagreement). The first byte picks the
+/// store; at most 64 actions.
+pub fn model(data: &[u8]) {
+    let mut c = Choices(data);
+    if c.flag() {
+        let mut actions = Vec::new();
+        while !c.done() && actions.len() < 64 {
+            actions.push(compute_action(&mut c, true));
+        }
+        compute_model::run(builder().compute(MemoryBackend::new()), &actions);
+    } else {
+        let mut actions = Vec::new();
+        while !c.done() && actions.len() < 64 {
+            actions.push(jobs_action(&mut c, true));
+        }
+        jobs_model::run(builder().jobs(MemoryBackend::new()), &actions);
+    }
+}
+
+fn compute_action(c: &mut Choices<'_>, nest: bool) -> compute_model::Action {
+    use bacalhau_state::state::LocalExecutionStateType as L;
+    use compute_model::Action;
+    match c.below(if nest { 4 } else { 3 }) {
+        0 => Action::Create { id: c.below(5), job: c.below(3), pre_approved: c.flag() },
+        1 => Action::Update {
+            id: c.below(5),
+            to: c.pick(L::ALL),
+            expect: if c.flag() { Some(c.pick(L::ALL)) } else { None },
+            expect_version: c.below(4) as u64,
+        },
+        2 => Action::Delete { id: c.below(5) },
+        _ => {
+            let n = 1 + c.below(4);
+            Action::Txn { actions: (0..n).map(|_| compute_action(c, false)).collect(), rollback: c.flag() }
+        }
+    }
+}
+
+fn jobs_action(c: &mut Choices<'_>, nest: bool) -> jobs_model::Action {
+    use bacalhau_state::state::{ExecutionDesiredStateType as D, ExecutionStateType as X, JobStateType as J};
+    use jobs_model::Action;
+    match c.below(if nest { 8 } else { 7 }) {
+        0 => Action::CreateJob { id: c.below(4), ns: c.below(2), gpu: c.flag() },
+        1 => Action::UpdateJob { id: c.below(4), to: c.pick(J::ALL) },
+        2 => Action::DeleteJob { id: c.below(4) },
+        3 => Action::CreateExec { id: c.below(5), job: c.below(4), node: c.below(2) },
+        4 => Action::UpdateExec {
+            id: c.below(5),
+            compute: if c.flag() { Some(c.pick(X::ALL)) } else { None },
+            desired: if c.flag() { Some(c.pick(D::ALL)) } else { None },
+            node: if c.flag() { Some(c.below(2)) } else { None },
+        },
+        5 => Action::CreateEval { id: c.below(3), job: c.below(4) },
+        6 => Action::DeleteEval { id: c.below(3) },
+        _ => {
+            let n = 1 + c.below(4);
+            Action::Txn { actions: (0..n).map(|_| jobs_action(c, false)).collect(), rollback: c.flag() }
+        }
+    }
+}
