@@ -273,6 +273,9 @@ async function loadFiles(files) {
   if (!requester) throw new Error('no requester snapshot among the files (download it with "Download snapshot")');
   stop();
   engine.load(requester, compute);
+  engine.jobRate = Number($('rate').value);
+  engine.failureRate = Number($('fail').value);
+  $('nodes').value = String(engine.activeNodes);
   makeViews();
   status.textContent = `loaded ${files.length} snapshot(s)${engine.viewOnly ? ': view only (the running executions\' node snapshots were not loaded)' : ''}`;
   refresh();
