@@ -116,7 +116,13 @@ fn job_conditional_updates<B: Backend + Sync>(store: JobStore<B>) {
     };
     store.create_job(job).unwrap();
     for k in 0..SHARED {
-        let x = Execution { id: format!("x{k}"), job_id: "j".into(), node_id: "n".into(), compute_state: State::new(X::New), ..Default::default() };
+        let x = Execution {
+            id: format!("x{k}"),
+            job_id: "j".into(),
+            node_id: "n".into(),
+            compute_state: State::new(X::New),
+            ..Default::default()
+        };
         store.create_execution(x).unwrap();
     }
     let successes = AtomicU64::new(0);
@@ -130,7 +136,8 @@ fn job_conditional_updates<B: Backend + Sync>(store: JobStore<B>) {
                     let seen = store.get_execution(&id).unwrap();
                     std::thread::yield_now();
                     let to = if seen.compute_state.state_type == X::AskForBid { X::BidAccepted } else { X::AskForBid };
-                    let req = UpdateExecutionRequest::new(&id, ExecutionPatch::compute(to)).expecting_revision(seen.revision);
+                    let req =
+                        UpdateExecutionRequest::new(&id, ExecutionPatch::compute(to)).expecting_revision(seen.revision);
                     match store.update_execution(req) {
                         Ok(x) => {
                             assert_eq!(x.revision, seen.revision + 1);
@@ -152,7 +159,10 @@ fn job_conditional_updates<B: Backend + Sync>(store: JobStore<B>) {
     assert_eq!(history.len() as u64, 1 + SHARED as u64 + n, "every success is in the job's history");
     assert_log_gap_free(store.events_after(0, 0).unwrap().iter().map(|e| e.seq_num), 1 + SHARED as u64 + n);
     assert!(store.check().unwrap().problems.is_empty());
-    println!("jobs: {THREADS} threads x {OPS_PER_THREAD} conditional updates: {n} succeeded, {} typed conflicts", conflicts.load(Ordering::SeqCst));
+    println!(
+        "jobs: {THREADS} threads x {OPS_PER_THREAD} conditional updates: {n} succeeded, {} typed conflicts",
+        conflicts.load(Ordering::SeqCst)
+    );
 }
 
 /// Writers move two records together in one transaction (both to Running, then both back),
@@ -196,7 +206,9 @@ fn readers_never_see_half_a_transaction<B: Backend + Sync>(store: ExecutionStore
                         let a = tx.get_execution("a")?;
                         let to = if a.state == L::Running { L::BidAccepted } else { L::Running };
                         for id in ["a", "b"] {
-                            tx.update_execution_state(UpdateExecutionStateRequest::new(id, to).with_comment(format!("w{w} i{i}")))?;
+                            tx.update_execution_state(
+                                UpdateExecutionStateRequest::new(id, to).with_comment(format!("w{w} i{i}")),
+                            )?;
                         }
                         Ok(())
                     });
@@ -223,7 +235,10 @@ fn readers_never_see_half_a_transaction<B: Backend + Sync>(store: ExecutionStore
         assert_eq!((a.0.as_str(), b.0.as_str()), ("a", "b"));
         assert_eq!(a.1, b.1, "one transaction's events are adjacent");
     }
-    println!("readers: {} consistent reads during 2 writers x 40 two-record transactions", reads.load(Ordering::SeqCst));
+    println!(
+        "readers: {} consistent reads during 2 writers x 40 two-record transactions",
+        reads.load(Ordering::SeqCst)
+    );
 }
 
 fn permissive() -> StoreBuilder {

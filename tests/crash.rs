@@ -38,10 +38,14 @@ use std::time::{Duration, Instant};
 
 use bacalhau_state::compute::UpdateExecutionStateRequest;
 use bacalhau_state::event::EventObject;
-use bacalhau_state::jobstore::{ExecutionPatch, UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest};
+use bacalhau_state::jobstore::{
+    ExecutionPatch, UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest,
+};
 use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};
 use bacalhau_state::kv::StoreKind;
-use bacalhau_state::state::{EvaluationStatus, ExecutionStateType as X, JobStateType as J, LocalExecutionStateType as L};
+use bacalhau_state::state::{
+    EvaluationStatus, ExecutionStateType as X, JobStateType as J, LocalExecutionStateType as L,
+};
 use bacalhau_state::{ComputeError, ExecutionStore, JobStore, JobStoreError, Policy, StoreBuilder};
 
 const CHILD_ENV: &str = "BACALHAU_CRASH_CHILD";
@@ -170,7 +174,9 @@ fn child_main(dir: &Path, round: u64, seed: u64, max_ops: u64) -> Result<(), Box
     // A restarted node resumes its live executions first (what a node does after a crash).
     for s in c.compute.get_live_executions()? {
         let to = next_local(s.state).expect("live is not terminal");
-        let s2 = c.compute.update_execution_state(UpdateExecutionStateRequest::new(s.id(), to).expecting_version(s.version))?;
+        let s2 = c
+            .compute
+            .update_execution_state(UpdateExecutionStateRequest::new(s.id(), to).expecting_version(s.version))?;
         c.report("compute", &[Rec::new("c", s2.id(), s2.state.name(), s2.version)]);
     }
 
@@ -187,7 +193,12 @@ fn child_main(dir: &Path, round: u64, seed: u64, max_ops: u64) -> Result<(), Box
             0 | 1 => {
                 let id = format!("c{round:05}-{i:07}");
                 let pre = rng.below(2) == 0;
-                let s = c.compute.create_execution(workload::local(&id, &format!("j{round:05}-{i:07}"), pre, rng.below(8) == 0))?;
+                let s = c.compute.create_execution(workload::local(
+                    &id,
+                    &format!("j{round:05}-{i:07}"),
+                    pre,
+                    rng.below(8) == 0,
+                ))?;
                 c.report("compute", &[Rec::new("c", s.id(), s.state.name(), s.version)]);
                 locals.push((id, s.state, s.version));
             }
@@ -196,7 +207,9 @@ fn child_main(dir: &Path, round: u64, seed: u64, max_ops: u64) -> Result<(), Box
                 let (id, state, version) = locals[k].clone();
                 let to = next_local(state).expect("kept only while moving");
                 let s = c.compute.update_execution_state(
-                    UpdateExecutionStateRequest::new(&id, to).expecting_version(version).with_comment(format!("step {i}")),
+                    UpdateExecutionStateRequest::new(&id, to)
+                        .expecting_version(version)
+                        .with_comment(format!("step {i}")),
                 )?;
                 c.report("compute", &[Rec::new("c", &id, s.state.name(), s.version)]);
                 if s.state.is_terminal() {
@@ -212,7 +225,8 @@ fn child_main(dir: &Path, round: u64, seed: u64, max_ops: u64) -> Result<(), Box
                 c.report("compute", &[Rec::new("c", &id, "-", 0)]);
             }
             6 | 7 => {
-                let (job, eval, exec) = (format!("j{round:05}-{i:07}"), format!("v{round:05}-{i:07}"), format!("x{round:05}-{i:07}"));
+                let (job, eval, exec) =
+                    (format!("j{round:05}-{i:07}"), format!("v{round:05}-{i:07}"), format!("x{round:05}-{i:07}"));
                 let (j, v, x) = c.jobs.transaction(|tx| -> Result<_, JobStoreError> {
                     let j = tx.create_job(workload::job_spec(&job, "default", rng.below(8) == 0))?;
                     let v = tx.create_evaluation(workload::eval(&eval, &job))?;
@@ -236,8 +250,12 @@ fn child_main(dir: &Path, round: u64, seed: u64, max_ops: u64) -> Result<(), Box
                 if to == X::Completed {
                     // Completion moves three records together.
                     let (x, j, v) = c.jobs.transaction(|tx| -> Result<_, JobStoreError> {
-                        let x = tx.update_execution(UpdateExecutionRequest::new(&exec, ExecutionPatch::compute(to)).expecting_revision(rev))?;
-                        let j = tx.update_job_state(UpdateJobStateRequest::new(&job, J::Completed).expecting_revision(jrev))?;
+                        let x = tx.update_execution(
+                            UpdateExecutionRequest::new(&exec, ExecutionPatch::compute(to)).expecting_revision(rev),
+                        )?;
+                        let j = tx.update_job_state(
+                            UpdateJobStateRequest::new(&job, J::Completed).expecting_revision(jrev),
+                        )?;
                         let v = tx.update_evaluation(UpdateEvaluationRequest {
                             evaluation_id: eval.clone(),
                             new_status: EvaluationStatus::Complete,
@@ -256,7 +274,9 @@ fn child_main(dir: &Path, round: u64, seed: u64, max_ops: u64) -> Result<(), Box
                     );
                     execs.swap_remove(k);
                 } else {
-                    let x = c.jobs.update_execution(UpdateExecutionRequest::new(&exec, ExecutionPatch::compute(to)).expecting_revision(rev))?;
+                    let x = c.jobs.update_execution(
+                        UpdateExecutionRequest::new(&exec, ExecutionPatch::compute(to)).expecting_revision(rev),
+                    )?;
                     c.report("jobs", &[Rec::new("exec", &x.id, x.compute_state.state_type.name(), x.revision)]);
                     execs[k].3 = x.compute_state.state_type;
                     execs[k].4 = x.revision;
@@ -353,9 +373,14 @@ fn verify(dir: &Path, exp: &mut Expected, round: u64) -> u64 {
     let compute = compute_store(dir);
     let jobs = job_store(dir);
     let mut in_flight: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (store, last) in [("compute", compute.stats().unwrap().last_event_seq), ("jobs", jobs.stats().unwrap().last_event_seq)] {
+    for (store, last) in
+        [("compute", compute.stats().unwrap().last_event_seq), ("jobs", jobs.stats().unwrap().last_event_seq)]
+    {
         let known = exp.seq.get(store).copied().unwrap_or(0);
-        assert!(last >= known, "round {round}: {store} lost committed events: log ends at {last}, child reported {known}");
+        assert!(
+            last >= known,
+            "round {round}: {store} lost committed events: log ends at {last}, child reported {known}"
+        );
         assert!(
             last - known <= MAX_EVENTS_PER_OP,
             "round {round}: {store} has {} events past the last reported one; only one operation was in flight",
@@ -369,14 +394,24 @@ fn verify(dir: &Path, exp: &mut Expected, round: u64) -> u64 {
             let e = events.first().unwrap_or_else(|| panic!("round {round}: {store}: event {known} is missing"));
             assert_eq!(e.seq_num, known, "round {round}: {store}: the last reported event is missing");
             if let Some(ids) = exp.last_ids.get(store) {
-                assert!(ids.iter().any(|id| id == object_id(&e.object)), "round {round}: {store}: event {known} is not the last reported change");
+                assert!(
+                    ids.iter().any(|id| id == object_id(&e.object)),
+                    "round {round}: {store}: event {known} is not the last reported change"
+                );
             }
         }
-        in_flight.insert(store, events.iter().filter(|e| e.seq_num > known).map(|e| object_id(&e.object).to_string()).collect());
+        in_flight.insert(
+            store,
+            events.iter().filter(|e| e.seq_num > known).map(|e| object_id(&e.object).to_string()).collect(),
+        );
     }
     let mut moved = Vec::new();
     for ((kind, id), want) in &exp.recs {
-        let (store, got) = if kind == "c" { ("compute", lookup_compute(&compute, id)) } else { ("jobs", lookup_jobs(&jobs, kind, id)) };
+        let (store, got) = if kind == "c" {
+            ("compute", lookup_compute(&compute, id))
+        } else {
+            ("jobs", lookup_jobs(&jobs, kind, id))
+        };
         if got == *want {
             continue;
         }
@@ -384,7 +419,7 @@ fn verify(dir: &Path, exp: &mut Expected, round: u64) -> u64 {
         // (evaluations have no revision: their state moves with their job's completion).
         // A delete in flight may also have removed a finished record.
         let moved_on = want.state != "-"
-            && (got.rev > want.rev || (kind == "eval" && got.state != "-") || got.state == "-")
+            && (got.rev > want.rev || kind == "eval" || got.state == "-")
             && in_flight[store].contains(id);
         assert!(moved_on, "round {round}: {store}: reported {} but the store holds {}", want.show(), got.show());
         moved.push(got);
@@ -393,15 +428,24 @@ fn verify(dir: &Path, exp: &mut Expected, round: u64) -> u64 {
     for got in moved {
         exp.recs.insert((got.kind.clone(), got.id.clone()), got);
     }
-    for (store, problems) in [("compute", compute.check().unwrap().problems), ("jobs", jobs.check().unwrap().problems)] {
+    for (store, problems) in [("compute", compute.check().unwrap().problems), ("jobs", jobs.check().unwrap().problems)]
+    {
         assert!(problems.is_empty(), "round {round}: {store} check: {problems:?}");
     }
     // A new write works, and becomes the new baseline.
     let probe = format!("probe-{round:05}");
     let s = compute.create_execution(workload::local(&probe, "probe-job", true, false)).unwrap();
-    exp.apply("compute", compute.stats().unwrap().last_event_seq, vec![Rec::new("c", &probe, s.state.name(), s.version)]);
+    exp.apply(
+        "compute",
+        compute.stats().unwrap().last_event_seq,
+        vec![Rec::new("c", &probe, s.state.name(), s.version)],
+    );
     let j = jobs.create_job(workload::job_spec(&probe, "default", false)).unwrap();
-    exp.apply("jobs", jobs.stats().unwrap().last_event_seq, vec![Rec::new("job", &probe, j.state.state_type.name(), j.revision)]);
+    exp.apply(
+        "jobs",
+        jobs.stats().unwrap().last_event_seq,
+        vec![Rec::new("job", &probe, j.state.state_type.name(), j.revision)],
+    );
     compute.close().unwrap();
     jobs.close().unwrap();
     exp.recs.len() as u64
@@ -456,7 +500,11 @@ fn crash_loop(label: &str, kills: u64, delay_ms: (u64, u64), budget: Option<Dura
         } else {
             let deadline = Instant::now() + Duration::from_secs(10);
             while !std::fs::read_to_string(&out_path).unwrap_or_default().contains("READY\n") {
-                assert!(Instant::now() < deadline, "round {round}: the child never got ready: {}", std::fs::read_to_string(&err_path).unwrap_or_default());
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round}: the child never got ready: {}",
+                    std::fs::read_to_string(&err_path).unwrap_or_default()
+                );
                 if child.try_wait().unwrap().is_some() {
                     break;
                 }
@@ -468,7 +516,10 @@ fn crash_loop(label: &str, kills: u64, delay_ms: (u64, u64), budget: Option<Dura
         child.kill().expect("SIGKILL"); // std sends SIGKILL on unix
         let status = child.wait().unwrap();
         if let Some(st) = exited {
-            panic!("round {round}: child exited by itself ({st}) before the kill: {}", std::fs::read_to_string(&err_path).unwrap_or_default());
+            panic!(
+                "round {round}: child exited by itself ({st}) before the kill: {}",
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
         }
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(9), "round {round}: child not killed by SIGKILL: {status}");
@@ -530,7 +581,12 @@ fn sigkill_at_random_points_never_loses_a_committed_operation() {
     let s = crash_loop("crash", kills, (5, 80), None);
     assert!(s.kills >= kills.min(50));
     // Most kills must land while the child writes, or the test proves little.
-    assert!(s.kills_mid_workload * 2 >= s.kills, "only {} of {} kills hit a writing child", s.kills_mid_workload, s.kills);
+    assert!(
+        s.kills_mid_workload * 2 >= s.kills,
+        "only {} of {} kills hit a writing child",
+        s.kills_mid_workload,
+        s.kills
+    );
     assert!(s.committed_ops > s.kills, "too little work between kills");
 }
 

@@ -415,7 +415,11 @@ fn run_point<S: Subject>(r: &Reference<S>, plan: Plan) -> Outcome {
         faults.heal();
         out.absorbed = faults.fired() > 0;
         // Nothing failed: the final state must be the fault-free one, now and after reopen.
-        assert_eq!(&S::snapshot(&store).unwrap(), r.states.last().unwrap(), "{what}: absorbed fault changed the result");
+        assert_eq!(
+            &S::snapshot(&store).unwrap(),
+            r.states.last().unwrap(),
+            "{what}: absorbed fault changed the result"
+        );
         S::close(&store).unwrap();
         drop(store);
         let store = S::open(bytes.clone(), r.cache).unwrap_or_else(|e| panic!("{what}: reopen: {e}"));
@@ -477,7 +481,8 @@ fn run_point<S: Subject>(r: &Reference<S>, plan: Plan) -> Outcome {
         // "outcome unknown", never "not applied": see the report. A failed write or `set_len`
         // happens before the header is written and must never leave the transaction applied.
         let one_off = matches!(plan, Plan::Once(..) | Plan::Random { .. });
-        let after_commit_point = matches!(plan, Plan::Once(Kind::Sync | Kind::Read, _) | Plan::From(Kind::Sync | Kind::Read, _));
+        let after_commit_point =
+            matches!(plan, Plan::Once(Kind::Sync | Kind::Read, _) | Plan::From(Kind::Sync | Kind::Read, _));
         assert!(
             one_off || after_commit_point,
             "{what}: op {i} failed ({failure}) but its effect is in the store after reopen"
@@ -610,7 +615,8 @@ fn opening_over_a_failing_backend_is_a_typed_error() {
                     let faults = Faults::new();
                     faults.arm(plan);
                     let what = format!("open (existing store: {existing}) under {plan:?}");
-                    let r = no_panic(&what, || Compute::open(Faulty { bytes: copy.clone(), faults: faults.clone() }, None));
+                    let r =
+                        no_panic(&what, || Compute::open(Faulty { bytes: copy.clone(), faults: faults.clone() }, None));
                     if let Ok(s) = &r {
                         let _ = Compute::close(s);
                     }
@@ -634,7 +640,6 @@ fn opening_over_a_failing_backend_is_a_typed_error() {
     }
     println!("open failure points tried: {tried} ({refused} half-created stores refused on reopen)");
 }
-
 
 // ---- hostile sizes and paths ----
 
@@ -710,13 +715,15 @@ fn a_store_path_that_is_a_symlink_is_followed_when_passed_explicitly() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real").join("compute.redb");
     {
-        let s = builder(Policy::Strict).compute(RedbBackend::open(&real, StoreKind::Compute, &RedbOptions::default()).unwrap());
+        let s = builder(Policy::Strict)
+            .compute(RedbBackend::open(&real, StoreKind::Compute, &RedbOptions::default()).unwrap());
         workload::compute_op(&s, 0).unwrap();
         s.close().unwrap();
     }
     let link = dir.path().join("link.redb");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let s = builder(Policy::Strict).compute(RedbBackend::open(&link, StoreKind::Compute, &RedbOptions::default()).unwrap());
+    let s =
+        builder(Policy::Strict).compute(RedbBackend::open(&link, StoreKind::Compute, &RedbOptions::default()).unwrap());
     assert_eq!(s.stats().unwrap().total, 1, "the link's target store is opened");
     s.close().unwrap();
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");

@@ -7,7 +7,7 @@
 //! Adding a crasher: copy `fuzz/artifacts/<target>/crash-*` to `tests/fuzz-crashers/<target>/`.
 #![cfg(feature = "redb")]
 
-#[allow(dead_code, unused_imports, unexpected_cfgs)]
+#[allow(unused_imports)]
 #[path = "../fuzz/src/lib.rs"]
 mod harness;
 
@@ -26,7 +26,8 @@ fn replay(target: &str, run: fn(&[u8])) {
             }
             let data = std::fs::read(&path).unwrap();
             if let Err(p) = std::panic::catch_unwind(|| run(&data)) {
-                let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                let msg =
+                    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
                 panic!("{target}: {} panicked: {}", path.display(), msg.unwrap_or_default());
             }
             n += 1;
@@ -60,8 +61,12 @@ fn hand_made_inputs_never_panic() {
     // A valid export of a store with content: imported into an empty store of the same kind.
     let s = bacalhau_state::ExecutionStore::in_memory();
     let exec = bacalhau_state::model::Execution { id: "e1".into(), job_id: "j1".into(), ..Default::default() };
-    s.create_execution(bacalhau_state::model::LocalExecutionState::new(exec, "r", bacalhau_state::time::Timestamp::from_unix_nanos(1)))
-        .unwrap();
+    s.create_execution(bacalhau_state::model::LocalExecutionState::new(
+        exec,
+        "r",
+        bacalhau_state::time::Timestamp::from_unix_nanos(1),
+    ))
+    .unwrap();
     let bytes = s.export_snapshot().unwrap();
     harness::snapshot_decode(&bytes);
     for cut in [1, bytes.len() / 2, bytes.len() - 1] {

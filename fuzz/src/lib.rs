@@ -157,7 +157,11 @@ pub fn record_decode(data: &[u8]) {
             let _ = s.get_in_progress_jobs();
             let _ = s.get_job_history("j1", &JobHistoryQuery::default());
             let _ = s.get_execution("x1");
-            let _ = s.get_executions(&GetExecutionsOptions { job_id: Some("j1".into()), include_job: true, ..Default::default() });
+            let _ = s.get_executions(&GetExecutionsOptions {
+                job_id: Some("j1".into()),
+                include_job: true,
+                ..Default::default()
+            });
             let _ = s.get_evaluation("v1");
             let _ = s.get_evaluations("j1");
             let _ = s.stats();

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use bacalhau_state::compute::UpdateExecutionStateRequest;
-use bacalhau_state::jobstore::{ExecutionPatch, UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest};
+use bacalhau_state::jobstore::{
+    ExecutionPatch, UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest,
+};
 use bacalhau_state::kv::Backend;
 use bacalhau_state::model::{Evaluation, Execution, Job, LocalExecutionState, State, Task};
 use bacalhau_state::state::{
@@ -128,7 +130,9 @@ pub const JOB_OPS: usize = 13;
 
 /// Operation `i` of the job store workload (permissive policy).
 pub fn job_op<B: Backend>(s: &JobStore<B>, i: usize) -> Result<(), JobStoreError> {
-    let up_exec = |id: &str, to: X, rev: u64| UpdateExecutionRequest::new(id, ExecutionPatch::compute(to)).expecting_revision(rev);
+    let up_exec = |id: &str, to: X, rev: u64| {
+        UpdateExecutionRequest::new(id, ExecutionPatch::compute(to)).expecting_revision(rev)
+    };
     match i {
         0 => s.transaction(|tx| {
             tx.create_job(job_spec("j1", "default", false))?;
