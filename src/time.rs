@@ -178,8 +178,53 @@ impl core::str::FromStr for Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The [`Display`](fmt::Display) text for years 0000..=9999 (every serializable time),
+    /// written into `buf` without `core::fmt` or an allocation: every stored record carries
+    /// times, so this runs several times per store operation. `None` outside that range.
+    fn format_rfc3339_into<'b>(&self, buf: &'b mut [u8; 30]) -> Option<&'b str> {
+        let days = self.secs.div_euclid(SECS_PER_DAY);
+        let secs_of_day = self.secs.rem_euclid(SECS_PER_DAY) as u32;
+        let (year, month, day) = civil_from_days(days);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        fn put(buf: &mut [u8], at: usize, value: u32, width: usize) {
+            let mut v = value;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        *buf = *b"0000-00-00T00:00:00.000000000Z";
+        put(buf, 0, year as u32, 4);
+        put(buf, 5, month, 2);
+        put(buf, 8, day, 2);
+        put(buf, 11, secs_of_day / 3600, 2);
+        put(buf, 14, secs_of_day / 60 % 60, 2);
+        put(buf, 17, secs_of_day % 60, 2);
+        let mut len = 19;
+        if self.nanos != 0 {
+            let mut fraction = self.nanos;
+            let mut width = 9;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                width -= 1;
+            }
+            put(buf, 20, fraction, width);
+            len = 20 + width;
+        }
+        buf[len] = b'Z';
+        core::str::from_utf8(&buf[..=len]).ok()
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 30];
+        if let Some(text) = self.format_rfc3339_into(&mut buf) {
+            return serializer.serialize_str(text);
+        }
         match self.try_format_rfc3339() {
             Ok(text) => serializer.serialize_str(&text),
             Err(err) => Err(<S::Error as ser::Error>::custom(err)),
@@ -466,6 +511,21 @@ mod tests {
 
     fn parse(text: &str) -> Timestamp {
         Timestamp::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn the_allocation_free_format_is_the_display_text() {
+        let mut buf = [0u8; 30];
+        let secs = [0, 1, 59, 86_399, 951_782_400, 1_700_000_000, 253_402_300_799, -62_167_219_200, -1];
+        let nanos = [0, 1, 10, 500_000_000, 123_456_789, 999_999_999, 100];
+        for &s in &secs {
+            for &n in &nanos {
+                let t = Timestamp::from_unix(s, n).unwrap();
+                assert_eq!(t.format_rfc3339_into(&mut buf), Some(t.to_string().as_str()), "{s} {n}");
+            }
+        }
+        assert_eq!(Timestamp::from_unix(253_402_300_800, 0).unwrap().format_rfc3339_into(&mut buf), None);
+        assert_eq!(Timestamp::from_unix(-62_167_219_201, 0).unwrap().format_rfc3339_into(&mut buf), None);
     }
 
     fn parse_error(text: &str) -> TimeErrorKind {
