@@ -50,11 +50,19 @@ pub(crate) fn string(f: Family, v: &JsValue, field: &str) -> Result<String, JsVa
     v.as_string().ok_or_else(|| error::invalid(f, field, format_args!("expected a string, got {}", describe(v))))
 }
 
-/// A record, request or enum value through serde. The message names the argument and quotes
-/// the offending value (serde-wasm-bindgen does not track the path inside it; a path-tracking
-/// wrapper doubled every deserializer's code size).
+/// A record, request or enum value through serde. The JS value is written as CBOR and decoded
+/// with the same decoder snapshot import uses, so every record's deserializer is compiled once
+/// (serde-wasm-bindgen's deserializer would be a second copy of each: a third of the package).
+/// Plain objects are written with their keys in byte order, as serde_json (and so the native
+/// API) presents them: snapshots must be byte-identical across platforms, so JS insertion order
+/// must not leak into stored maps. `undefined` properties count as absent.
 pub(crate) fn from_js<T: DeserializeOwned>(f: Family, v: JsValue, field: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| error::invalid(f, field, e))
+    let mut buf = Vec::with_capacity(256);
+    write_cbor(f, &v, field, &mut buf, 0)?;
+    ciborium::from_reader(buf.as_slice()).map_err(|e| match e {
+        ciborium::de::Error::Semantic(_, msg) => error::invalid(f, field, msg),
+        other => error::invalid(f, field, format_args!("{other:?}")),
+    })
 }
 
 /// A required object argument (records and requests): a string or number there is a caller
@@ -63,39 +71,103 @@ pub(crate) fn object<T: DeserializeOwned>(f: Family, v: JsValue, field: &str) ->
     if !v.is_object() || js_sys::Array::is_array(&v) {
         return Err(error::invalid(f, field, format_args!("expected an object, got {}", describe(&v))));
     }
-    from_js(f, canonical(&v), field)
+    from_js(f, v, field)
 }
 
-/// A copy of a record with every object's keys in byte order, as serde_json (and so the native
-/// API) presents them. Opaque values (task specs, params) keep their maps in input order, and
-/// snapshots must be byte-identical across platforms, so JS insertion order must not leak in.
-/// (JS itself lists integer-like keys first; those few keep JS order.)
-fn canonical(v: &JsValue) -> JsValue {
-    if let Some(a) = v.dyn_ref::<js_sys::Array>() {
-        return a.iter().map(|x| canonical(&x)).collect::<js_sys::Array>().into();
+const MAX_DEPTH: usize = 64;
+
+fn head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let m = major << 5;
+    match n {
+        0..=23 => out.push(m | n as u8),
+        24..=0xFF => out.extend_from_slice(&[m | 24, n as u8]),
+        0x100..=0xFFFF => {
+            out.push(m | 25);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        0x1_0000..=0xFFFF_FFFF => {
+            out.push(m | 26);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend_from_slice(&n.to_be_bytes());
+        }
     }
-    if !v.is_object() {
-        return v.clone();
+}
+
+fn write_int(f: Family, n: i128, field: &str, out: &mut Vec<u8>) -> Result<(), JsValue> {
+    if let Ok(u) = u64::try_from(n) {
+        head(out, 0, u);
+    } else if let Ok(neg) = u64::try_from(-1 - n) {
+        head(out, 1, neg);
+    } else {
+        return Err(error::invalid(f, field, format_args!("integer {n} is out of the 64-bit range")));
     }
+    Ok(())
+}
+
+/// Writes a JS value as CBOR: exact integers (safe-integer numbers and bigints), floats, text,
+/// arrays, byte arrays and plain objects. Anything else (functions, symbols, Dates, Maps, NaN,
+/// cycles) is an `InvalidArgument` naming the argument.
+fn write_cbor(f: Family, v: &JsValue, field: &str, out: &mut Vec<u8>, depth: usize) -> Result<(), JsValue> {
+    if depth > MAX_DEPTH {
+        return Err(error::invalid(f, field, format_args!("nested more than {MAX_DEPTH} levels deep (or cyclic)")));
+    }
+    if is_absent(v) {
+        out.push(0xF6);
+    } else if let Some(b) = v.as_bool() {
+        out.push(if b { 0xF5 } else { 0xF4 });
+    } else if let Some(s) = v.as_string() {
+        head(out, 3, s.len() as u64);
+        out.extend_from_slice(s.as_bytes());
+    } else if v.is_bigint() || (v.as_f64().is_some() && Number::is_safe_integer(v)) {
+        write_int(f, integer(f, v, field)?, field, out)?;
+    } else if let Some(x) = v.as_f64() {
+        if !x.is_finite() {
+            return Err(error::invalid(f, field, format_args!("{} is not a finite number", describe(v))));
+        }
+        out.push(0xFB);
+        out.extend_from_slice(&x.to_be_bytes());
+    } else if let Some(a) = v.dyn_ref::<js_sys::Array>() {
+        head(out, 4, u64::from(a.length()));
+        for x in a.iter() {
+            write_cbor(f, &x, field, out, depth + 1)?;
+        }
+    } else if let Some(a) = v.dyn_ref::<js_sys::Uint8Array>() {
+        let bytes = a.to_vec();
+        head(out, 2, bytes.len() as u64);
+        out.extend_from_slice(&bytes);
+    } else if v.is_object() && is_plain(v) {
+        let mut entries: Vec<(String, JsValue)> = Object::keys(v.unchecked_ref::<Object>())
+            .iter()
+            .filter_map(|k| {
+                let key = k.as_string()?;
+                let x = Reflect::get(v, &k).unwrap_or(JsValue::UNDEFINED);
+                (!x.is_undefined()).then_some((key, x))
+            })
+            .collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        head(out, 5, entries.len() as u64);
+        for (k, x) in entries {
+            head(out, 3, k.len() as u64);
+            out.extend_from_slice(k.as_bytes());
+            write_cbor(f, &x, field, out, depth + 1)?;
+        }
+    } else {
+        return Err(error::invalid(f, field, format_args!("unsupported value: {}", describe(v))));
+    }
+    Ok(())
+}
+
+fn is_plain(v: &JsValue) -> bool {
     let proto: JsValue = Object::get_prototype_of(v).into();
-    let plain = proto.is_null() || proto == JsValue::from(Object::get_prototype_of(&Object::new()));
-    if !plain {
-        return v.clone();
-    }
-    let mut keys: Vec<String> =
-        Object::keys(v.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect();
-    keys.sort_unstable();
-    let out = Object::new();
-    for k in keys {
-        let key = JsValue::from_str(&k);
-        let x = Reflect::get(v, &key).unwrap_or(JsValue::UNDEFINED);
-        let _ = Reflect::set(&out, &key, &canonical(&x));
-    }
-    out.into()
+    proto.is_null() || proto == JsValue::from(Object::get_prototype_of(&Object::new()))
 }
 
 /// An optional options object: absent means the type's default. `small` lists its `u32` fields,
-/// which serde-wasm-bindgen only reads from numbers; a `bigint` there is converted exactly first.
+/// checked here first so that an out-of-range value is reported with its full path
+/// (`page.limit`), which the decoder cannot do.
 pub(crate) fn options<T: DeserializeOwned + Default>(
     f: Family,
     v: JsValue,
@@ -105,25 +177,15 @@ pub(crate) fn options<T: DeserializeOwned + Default>(
     if is_absent(&v) {
         return Ok(T::default());
     }
-    if !v.is_object() || js_sys::Array::is_array(&v) {
-        return Err(error::invalid(f, field, format_args!("expected an object, got {}", describe(&v))));
-    }
-    let mut v = v;
-    let has_bigint = small.iter().any(|k| Reflect::get(&v, &JsValue::from_str(k)).is_ok_and(|x| x.is_bigint()));
-    if has_bigint {
-        // A shallow copy: the caller's object is never modified.
-        let copy = Object::assign(&Object::new(), v.unchecked_ref());
+    if v.is_object() {
         for k in small {
-            let key = JsValue::from_str(k);
-            let x = Reflect::get(&copy, &key).unwrap_or(JsValue::UNDEFINED);
-            if x.is_bigint() {
-                let n = u32_value(f, &x, &format!("{field}.{k}"))?;
-                let _ = Reflect::set(&copy, &key, &JsValue::from_f64(f64::from(n)));
+            let x = Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+            if !is_absent(&x) {
+                u32_value(f, &x, &format!("{field}.{k}"))?;
             }
         }
-        v = copy.into();
     }
-    from_js(f, v, field)
+    object(f, v, field)
 }
 
 /// An exact integer from a safe-integer `number` or a `bigint`, as i128 for range checks.
