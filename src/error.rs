@@ -62,6 +62,13 @@ pub enum StorageError {
     },
     /// The store was used from inside one of its own transactions (use the transaction handle).
     Reentrant,
+    /// The commit itself failed, and the engine may have passed its commit point before failing
+    /// (a sync that fails after the header is written): the transaction may or may not be durable.
+    /// Re-read before retrying. Every other storage error means nothing was applied.
+    CommitUncertain {
+        /// What failed.
+        cause: alloc::boxed::Box<StorageError>,
+    },
 }
 
 impl StorageError {
@@ -73,6 +80,7 @@ impl StorageError {
             StorageError::Corrupt { .. } => "Corrupt",
             StorageError::Encode { .. } => "Encode",
             StorageError::Reentrant => "Reentrant",
+            StorageError::CommitUncertain { .. } => "CommitUncertain",
         }
     }
 }
@@ -87,6 +95,10 @@ impl fmt::Display for StorageError {
             StorageError::Reentrant => {
                 f.write_str("store used from inside its own transaction: call the transaction handle's methods instead")
             }
+            StorageError::CommitUncertain { cause } => write!(
+                f,
+                "commit outcome unknown ({cause}): the change may or may not have been applied; re-read before retrying"
+            ),
         }
     }
 }
@@ -337,7 +349,8 @@ pub enum ComputeError {
     Closed,
     /// A snapshot was refused.
     Snapshot(crate::snapshot::SnapshotError),
-    /// The storage engine failed; nothing of the operation was applied.
+    /// The storage engine failed. Nothing of the operation was applied, except when the code is
+    /// `CommitUncertain` (see [`StorageError::CommitUncertain`]).
     Storage(StorageError),
 }
 
@@ -449,7 +462,8 @@ pub enum JobStoreError {
     Closed,
     /// A snapshot was refused.
     Snapshot(crate::snapshot::SnapshotError),
-    /// The storage engine failed; nothing of the operation was applied.
+    /// The storage engine failed. Nothing of the operation was applied, except when the code is
+    /// `CommitUncertain` (see [`StorageError::CommitUncertain`]).
     Storage(StorageError),
 }
 

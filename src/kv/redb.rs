@@ -1037,7 +1037,10 @@ impl WriteTxn for RedbWrite<'_> {
         // SAFETY: `txn` came from `Box::leak` in `new`, no table borrows it any more, and taking
         // it out of `self.txn` keeps `Drop` from freeing it again.
         let txn = unsafe { Box::from_raw(txn.as_ptr()) };
-        txn.commit().map_err(commit_error)
+        // redb can fail after its commit point (the sync after the header write, or the
+        // post-commit pass that frees pages), so a failed commit is never reported as "not
+        // applied" (tests/faults.rs).
+        txn.commit().map_err(|e| StorageError::CommitUncertain { cause: Box::new(commit_error(e)) })
     }
 }
 
