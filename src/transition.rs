@@ -65,10 +65,18 @@ fn compute_allowed(from: Option<X>, to: X) -> bool {
         None => to == X::New,
         Some(X::New) => matches!(
             to,
-            X::AskForBid | X::BidAccepted | X::AskForBidAccepted | X::AskForBidRejected | X::Completed | X::Failed | X::Cancelled
+            X::AskForBid
+                | X::BidAccepted
+                | X::AskForBidAccepted
+                | X::AskForBidRejected
+                | X::Completed
+                | X::Failed
+                | X::Cancelled
         ),
         Some(X::AskForBid) => matches!(to, X::AskForBidAccepted | X::AskForBidRejected | X::Failed | X::Cancelled),
-        Some(X::AskForBidAccepted) => matches!(to, X::BidAccepted | X::BidRejected | X::Completed | X::Failed | X::Cancelled),
+        Some(X::AskForBidAccepted) => {
+            matches!(to, X::BidAccepted | X::BidRejected | X::Completed | X::Failed | X::Cancelled)
+        }
         Some(X::BidAccepted) => matches!(to, X::Completed | X::Failed | X::Cancelled),
         Some(_) => false,
     }
@@ -121,31 +129,60 @@ impl Check<'_> {
 impl Policy {
     /// A compute-local state change (`from` is `None` on create).
     pub fn check_local(self, id: &str, from: Option<L>, to: L) -> Result<(), TransitionError> {
-        let c = Check { policy: self, kind: RecordKind::LocalExecution, id, field: "state", from: from.map(L::name), to: to.name() };
+        let c = Check {
+            policy: self,
+            kind: RecordKind::LocalExecution,
+            id,
+            field: "state",
+            from: from.map(L::name),
+            to: to.name(),
+        };
         c.decide(to == L::Undefined, local_allowed(from, to))
     }
 
     /// A requester execution's compute-state change (`from` is `None` on create).
     pub fn check_compute(self, id: &str, from: Option<X>, to: X) -> Result<(), TransitionError> {
-        let c = Check { policy: self, kind: RecordKind::Execution, id, field: "compute state", from: from.map(X::name), to: to.name() };
+        let c = Check {
+            policy: self,
+            kind: RecordKind::Execution,
+            id,
+            field: "compute state",
+            from: from.map(X::name),
+            to: to.name(),
+        };
         c.decide(to == X::Undefined, compute_allowed(from, to))
     }
 
     /// A requester execution's desired-state change.
     pub fn check_desired(self, id: &str, from: D, to: D) -> Result<(), TransitionError> {
-        let c = Check { policy: self, kind: RecordKind::Execution, id, field: "desired state", from: Some(from.name()), to: to.name() };
+        let c = Check {
+            policy: self,
+            kind: RecordKind::Execution,
+            id,
+            field: "desired state",
+            from: Some(from.name()),
+            to: to.name(),
+        };
         c.decide(false, to >= from)
     }
 
     /// A job state change (`from` is `None` on create).
     pub fn check_job(self, id: &str, from: Option<J>, to: J) -> Result<(), TransitionError> {
-        let c = Check { policy: self, kind: RecordKind::Job, id, field: "state", from: from.map(J::name), to: to.name() };
+        let c =
+            Check { policy: self, kind: RecordKind::Job, id, field: "state", from: from.map(J::name), to: to.name() };
         c.decide(to == J::Undefined, job_allowed(from, to))
     }
 
     /// An evaluation status change (`from` is `None` on create).
     pub fn check_evaluation(self, id: &str, from: Option<E>, to: E) -> Result<(), TransitionError> {
-        let c = Check { policy: self, kind: RecordKind::Evaluation, id, field: "status", from: from.map(E::name), to: to.name() };
+        let c = Check {
+            policy: self,
+            kind: RecordKind::Evaluation,
+            id,
+            field: "status",
+            from: from.map(E::name),
+            to: to.name(),
+        };
         c.decide(false, eval_allowed(from, to))
     }
 }

@@ -10,8 +10,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{
-    advance_state, check_state_update, event_object, validate_new_execution, ComputeStats, UpdateExecutionStateRequest, BY_JOB,
-    BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST, EXECUTIONS, HISTORY, LOG,
+    advance_state, check_state_update, event_object, validate_new_execution, ComputeStats, UpdateExecutionStateRequest,
+    BY_JOB, BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST, EXECUTIONS, HISTORY, LOG,
 };
 use crate::clock::Clock;
 use crate::error::{ComputeError, StorageError};

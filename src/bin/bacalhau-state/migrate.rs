@@ -60,7 +60,10 @@ pub fn run(g: &GlobalArgs, a: &MigrateArgs) -> Result<ExitCode> {
             continue;
         }
         if !node.node_id_known && store.path_source == bacalhau_state::config::Source::Default {
-            out!("{role}: skipped: the node ID is unknown, so its default path is too (pass --node-id or {})", role.path_flag());
+            out!(
+                "{role}: skipped: the node ID is unknown, so its default path is too (pass --node-id or {})",
+                role.path_flag()
+            );
             continue;
         }
         let report = migrate::run(&MigrateOptions::for_store(store).dry_run(a.dry_run)).map_err(|e| {
