@@ -123,3 +123,14 @@ _check-wasm-bindgen:
 # The wasm row uses pkg/ as built by `just wasm`.
 bench *args:
     cargo bench --bench bench -- {{args}}
+
+# Fuzz each cargo-fuzz target for 60 s (prints a message and exits 0 when cargo-fuzz cannot run).
+# Not part of `ci`: the toolchain here is stable (cargo-fuzz runs via RUSTC_BOOTSTRAP) and its
+# first build takes minutes; the committed corpus is replayed by `cargo test` (fuzz_regressions).
+fuzz-smoke:
+    bash scripts/fuzz-smoke.sh
+
+# The bounded soak (SIGKILL + reopen, ~2.5 min) and every fault-injection point.
+soak:
+    cargo test --features cli,bbolt --test crash -- --ignored --nocapture soak
+    FAULTS_FULL=1 cargo test --test faults
