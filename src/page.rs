@@ -57,7 +57,7 @@ pub(crate) fn decode(token: &str, scope: u8, fingerprint: u32) -> Result<Vec<u8>
 
 /// A stable fingerprint of the parts of a query a token must not outlive.
 pub(crate) fn fingerprint(parts: &[&[u8]]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
+    let mut h = crate::snapshot::CRC32.digest();
     for p in parts {
         h.update(&(p.len() as u32).to_be_bytes());
         h.update(p);
