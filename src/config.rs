@@ -266,6 +266,16 @@ pub enum ConfigError {
         /// Where it was given, when known.
         origin: Option<Source>,
     },
+    /// A store path derived from the defaults is a symbolic link. Links are followed only for
+    /// paths a user gave explicitly (flag or environment variable), so that a link planted in
+    /// the repo cannot redirect a node's store elsewhere.
+    #[cfg(feature = "std")]
+    UnexpectedSymlink {
+        /// The store path.
+        path: PathBuf,
+        /// Where the link points.
+        target: PathBuf,
+    },
     /// An existing ancestor of a durable store path is not a directory, so the file cannot be created.
     #[cfg(feature = "std")]
     ParentNotDirectory {
@@ -306,6 +316,8 @@ impl ConfigError {
             Self::InvalidPath { .. } => "InvalidPath",
             #[cfg(feature = "std")]
             Self::PathIsDirectory { .. } => "PathIsDirectory",
+            #[cfg(feature = "std")]
+            Self::UnexpectedSymlink { .. } => "UnexpectedSymlink",
             #[cfg(feature = "std")]
             Self::ParentNotDirectory { .. } => "ParentNotDirectory",
             #[cfg(feature = "std")]
@@ -358,6 +370,14 @@ impl fmt::Display for ConfigError {
                 write_origin(f, origin)?;
                 f.write_str(" is a directory; it must name the database file itself")
             }
+            #[cfg(feature = "std")]
+            Self::UnexpectedSymlink { path, target } => write!(
+                f,
+                "default store path {:?} is a symbolic link to {:?}; links are followed only for paths given \
+                 explicitly: pass it with the store path flag or environment variable to use it",
+                path.display().to_string(),
+                target.display().to_string()
+            ),
             #[cfg(feature = "std")]
             Self::ParentNotDirectory { path, parent, origin } => {
                 write!(f, "store path {:?}", path.display().to_string())?;
@@ -747,6 +767,14 @@ mod resolution {
                 origin,
                 reason: "the store path is empty",
             });
+        }
+        if origin == Some(Source::Default) {
+            if let Ok(link) = std::fs::symlink_metadata(path) {
+                if link.file_type().is_symlink() {
+                    let target = std::fs::read_link(path).unwrap_or_default();
+                    return Err(ConfigError::UnexpectedSymlink { path: path.to_path_buf(), target });
+                }
+            }
         }
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => return Err(ConfigError::PathIsDirectory { path: path.to_path_buf(), origin }),

@@ -549,6 +549,27 @@ mod with_the_durable_store {
         store.prepare().unwrap();
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_default_store_path_that_is_a_symlink_is_refused_but_an_explicit_one_is_followed() {
+        let fx = Fixture::new();
+        let target = fx.home().join("elsewhere.db");
+        std::fs::write(&target, b"").unwrap();
+        let link = default_path(&fx.default_repo(), StoreRole::Compute);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+
+        let err = fx.resolve(&ConfigInputs::default()).unwrap_err();
+        assert_eq!(err.code(), "UnexpectedSymlink");
+        let text = err.to_string();
+        assert!(text.contains(&link.display().to_string()) && text.contains("elsewhere.db"), "{text}");
+
+        let explicit = with_path_flag(StoreRole::Compute, link.to_str().unwrap());
+        assert_eq!(fx.store(&explicit, StoreRole::Compute).path, link);
+        let from_env = fx.with("BACALHAU_COMPUTE_STORE_PATH", link.to_str().unwrap());
+        assert_eq!(from_env.store(&ConfigInputs::default(), StoreRole::Compute).path, link);
+    }
+
     #[test]
     fn an_existing_store_file_is_a_valid_store_path() {
         let fx = Fixture::new();
