@@ -28,7 +28,7 @@ pub fn snapshot_decode(data: &[u8]) {
         let mut out = b"BACSNAP\0".to_vec();
         out.extend_from_slice(&[1, kind]);
         out.extend_from_slice(data);
-        let crc = crc32fast::hash(&out);
+        let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&out);
         out.extend_from_slice(&crc.to_be_bytes());
         out
     };
