@@ -254,7 +254,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             }
             // Checks done; from here on only writes.
             let id = String::from(rec.id());
-            tx.txn.put(EXECUTIONS, key.as_bytes(), rec.clone())?;
+            tx.txn.put_ref(EXECUTIONS, key.as_bytes(), &rec)?;
             tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
             tx.txn.put(BY_STATE, state_key(rec.state, &id).as_bytes(), ())?;
             bump_count(&mut tx.txn, COUNTS, rec.state.as_u8(), 1)?;
@@ -288,7 +288,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             entry.execution_id.clone_from(&id);
             let seq = next_seq(&tx.txn, HISTORY, &id)?;
             // Checks done; from here on only writes.
-            tx.txn.put(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), next.clone())?;
+            tx.txn.put_ref(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), &next)?;
             if previous != next.state {
                 tx.txn.delete(BY_STATE, state_key(previous, &id).as_bytes())?;
                 tx.txn.put(BY_STATE, state_key(next.state, &id).as_bytes(), ())?;

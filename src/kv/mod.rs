@@ -137,6 +137,11 @@ pub trait ReadTxn {
 pub trait WriteTxn: ReadTxn {
     /// Inserts or replaces.
     fn put<V: Value>(&mut self, table: Table<V>, key: &[u8], value: V) -> Result<(), StorageError>;
+    /// [`put`](Self::put) from a borrowed value, for callers that keep the value: a backend
+    /// that stores encoded bytes encodes it in place instead of receiving a copy to drop.
+    fn put_ref<V: Value>(&mut self, table: Table<V>, key: &[u8], value: &V) -> Result<(), StorageError> {
+        self.put(table, key, value.clone())
+    }
     /// Removes; returns whether the key was present.
     fn delete<V: Value>(&mut self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError>;
     /// Makes every change durable (per the backend's durability setting) and visible.

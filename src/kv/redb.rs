@@ -1018,8 +1018,12 @@ impl ReadTxn for RedbWrite<'_> {
 
 impl WriteTxn for RedbWrite<'_> {
     fn put<V: Value>(&mut self, table: Table<V>, key: &[u8], value: V) -> Result<(), StorageError> {
+        self.put_ref(table, key, &value)
+    }
+
+    fn put_ref<V: Value>(&mut self, table: Table<V>, key: &[u8], value: &V) -> Result<(), StorageError> {
         let mut buf = std::mem::take(&mut self.buf);
-        let result = encode(&mut buf, &value)
+        let result = encode(&mut buf, value)
             .and_then(|()| self.table_mut(table.name())?.insert(key, buf.as_slice()).map(drop).map_err(storage_error));
         self.buf = buf;
         result
