@@ -29,8 +29,8 @@ default:
 main *args:
     cargo run --release --features cli -- simulate {{args}}
 
-# Everything CI checks.
-ci: test
+# Everything CI checks: the suite, then a bounded crash soak.
+ci: test soak-ci
 
 # The whole suite.
 test: fmt-check clippy test-native no-std wasm-test js-test browser-test
@@ -129,6 +129,10 @@ bench *args:
 # first build takes minutes; the committed corpus is replayed by `cargo test` (fuzz_regressions).
 fuzz-smoke:
     bash scripts/fuzz-smoke.sh
+
+# The soak as CI runs it: 90 s of the simulate-like workload with SIGKILLs and reopen.
+soak-ci:
+    CRASH_SOAK_SECS=90 cargo test --features cli,bbolt --test crash -- --ignored --nocapture soak
 
 # The bounded soak (SIGKILL + reopen, ~2.5 min) and every fault-injection point.
 soak:
