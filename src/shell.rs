@@ -71,6 +71,106 @@ impl<B: Backend> Shell<B> {
     }
 }
 
+/// The part of a store's API that does not depend on what it stores: construction, policy,
+/// backend access, the transaction entry points and close. Each store invokes it once, so the
+/// two stores cannot drift apart here. `read_op!`/`write_op!` then declare each operation as a
+/// one-line delegation to the store's transaction type (`OpError` is the store's error type).
+macro_rules! store_surface {
+    ($store:ident, $tx:ident, $err:ident) => {
+        impl<B: crate::kv::Backend> core::fmt::Debug for $store<B> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($store)).field("policy", &self.shell.policy).finish_non_exhaustive()
+            }
+        }
+
+        impl<B: crate::kv::Backend> $store<B> {
+            pub(crate) fn from_parts(
+                backend: B,
+                policy: crate::transition::Policy,
+                clock: alloc::boxed::Box<dyn crate::clock::Clock>,
+            ) -> Self {
+                Self { shell: crate::shell::Shell::new(backend, policy, clock) }
+            }
+
+            /// The transition policy.
+            pub fn policy(&self) -> crate::transition::Policy {
+                self.shell.policy
+            }
+
+            /// The backend (for backend-specific maintenance such as compaction).
+            pub fn backend(&self) -> &B {
+                &self.shell.backend
+            }
+
+            fn read<'a, R>(&'a self, f: impl FnOnce(&$tx<'a, B::Read<'a>>) -> Result<R, $err>) -> Result<R, $err> {
+                self.shell.read(f)
+            }
+
+            /// Runs `f` in one write transaction with durable commit: every operation in it
+            /// commits together, or none does (an `Err` from `f`, or a storage failure, rolls all
+            /// back). This is also the group-commit entry point: many operations, one fsync.
+            ///
+            /// # Errors
+            /// `f`'s error, `Closed`, or a storage error from the commit.
+            pub fn transaction<'a, R, E>(
+                &'a self,
+                f: impl FnOnce(&mut $tx<'a, B::Write<'a>>) -> Result<R, E>,
+            ) -> Result<R, E>
+            where
+                E: From<$err>,
+            {
+                self.transaction_with(crate::kv::Durability::Immediate, f)
+            }
+
+            /// [`transaction`](Self::transaction) with a chosen durability (`Durability::None`
+            /// defers the fsync to a later durable commit: for bulk loads and benchmarks only).
+            pub fn transaction_with<'a, R, E>(
+                &'a self,
+                durability: crate::kv::Durability,
+                f: impl FnOnce(&mut $tx<'a, B::Write<'a>>) -> Result<R, E>,
+            ) -> Result<R, E>
+            where
+                E: From<$err>,
+            {
+                self.shell.write(durability, f)
+            }
+
+            /// Closes the store; idempotent. Every later call returns a `Closed` error.
+            pub fn close(&self) -> Result<(), $err> {
+                self.shell.close().map_err($err::from)
+            }
+
+            /// Whether [`close`](Self::close) was called.
+            pub fn is_closed(&self) -> bool {
+                self.shell.is_closed()
+            }
+        }
+    };
+}
+pub(crate) use store_surface;
+
+/// A store method that runs one read operation.
+macro_rules! read_op {
+    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
+        $(#[$m])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, OpError> {
+            self.read(|tx| tx.$name($($arg),*))
+        }
+    };
+}
+pub(crate) use read_op;
+
+/// A store method that runs one write operation in its own durable transaction.
+macro_rules! write_op {
+    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
+        $(#[$m])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, OpError> {
+            self.transaction(|tx| tx.$name($($arg),*))
+        }
+    };
+}
+pub(crate) use write_op;
+
 /// A store family's error type, as the shell needs it.
 pub(crate) trait FamilyError: From<StorageError> {
     fn closed() -> Self;

@@ -17,21 +17,19 @@ mod tx;
 pub use maintenance::ComputeSnapshot;
 pub use tx::ComputeTx;
 
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
 use crate::condition::{not_terminal, Conditions};
 use crate::error::{ComputeError, ConditionError, RecordKind};
 use crate::event::{Event, EventObject};
 use crate::kv::memory::MemoryBackend;
-use crate::kv::{Backend, Durability, Table};
+use crate::kv::{Backend, Table};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{Page, PageRequest};
-use crate::shell::{LogTables, Shell};
+use crate::shell::{read_op, write_op, LogTables, Shell};
 use crate::state::LocalExecutionStateType;
 use crate::time::Timestamp;
 use crate::transition::Policy;
@@ -190,12 +188,6 @@ pub struct ExecutionStore<B: Backend = MemoryBackend> {
     shell: Shell<B>,
 }
 
-impl<B: Backend> core::fmt::Debug for ExecutionStore<B> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ExecutionStore").field("policy", &self.shell.policy).finish_non_exhaustive()
-    }
-}
-
 impl ExecutionStore<MemoryBackend> {
     /// An in-memory store with the strict policy and the default clock.
     pub fn in_memory() -> Self {
@@ -203,74 +195,12 @@ impl ExecutionStore<MemoryBackend> {
     }
 }
 
-macro_rules! read_op {
-    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
-        $(#[$m])*
-        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, ComputeError> {
-            self.read(|tx| tx.$name($($arg),*))
-        }
-    };
-}
+crate::shell::store_surface!(ExecutionStore, ComputeTx, ComputeError);
 
-macro_rules! write_op {
-    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
-        $(#[$m])*
-        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, ComputeError> {
-            self.transaction(|tx| tx.$name($($arg),*))
-        }
-    };
-}
+/// The store's error type, for the operation macros.
+type OpError = ComputeError;
 
 impl<B: Backend> ExecutionStore<B> {
-    pub(crate) fn from_parts(backend: B, policy: Policy, clock: Box<dyn Clock>) -> Self {
-        Self { shell: Shell::new(backend, policy, clock) }
-    }
-
-    /// The transition policy.
-    pub fn policy(&self) -> Policy {
-        self.shell.policy
-    }
-
-    /// The backend (for backend-specific maintenance such as compaction).
-    pub fn backend(&self) -> &B {
-        &self.shell.backend
-    }
-
-    fn read<'a, R>(
-        &'a self,
-        f: impl FnOnce(&ComputeTx<'a, B::Read<'a>>) -> Result<R, ComputeError>,
-    ) -> Result<R, ComputeError> {
-        self.shell.read(f)
-    }
-
-    /// Runs `f` in one write transaction with durable commit: every operation in it commits
-    /// together, or none does (an `Err` from `f`, or a storage failure, rolls all back).
-    ///
-    /// # Errors
-    /// `f`'s error, [`ComputeError::Closed`], or a storage error from the commit.
-    pub fn transaction<'a, R, E>(
-        &'a self,
-        f: impl FnOnce(&mut ComputeTx<'a, B::Write<'a>>) -> Result<R, E>,
-    ) -> Result<R, E>
-    where
-        E: From<ComputeError>,
-    {
-        self.transaction_with(Durability::Immediate, f)
-    }
-
-    /// [`transaction`](Self::transaction) with a chosen durability (`Durability::None` defers the
-    /// fsync to a later durable commit: for bulk loads and benchmarks only).
-    pub fn transaction_with<'a, R, E>(
-        &'a self,
-        durability: Durability,
-        f: impl FnOnce(&mut ComputeTx<'a, B::Write<'a>>) -> Result<R, E>,
-    ) -> Result<R, E>
-    where
-        E: From<ComputeError>,
-    {
-        self.shell.write(durability, f)
-    }
-
     read_op!(
         /// The record with this ID, or with this unique ID prefix.
         get_execution(id: &str) -> LocalExecutionState
@@ -354,16 +284,6 @@ impl<B: Backend> ExecutionStore<B> {
         /// Deletes events up to and including `through`; returns how many were deleted.
         trim_events(through: u64) -> u64
     );
-
-    /// Closes the store; idempotent. Every later call returns [`ComputeError::Closed`].
-    pub fn close(&self) -> Result<(), ComputeError> {
-        self.shell.close().map_err(ComputeError::from)
-    }
-
-    /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.shell.is_closed()
-    }
 }
 
 /// The event object of a compute record.

@@ -24,22 +24,19 @@ pub use requests::{
 };
 pub use tx::JobTx;
 
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
 use crate::error::JobStoreError;
 use crate::event::Event;
 use crate::kv::memory::MemoryBackend;
-use crate::kv::{Backend, Durability, Table};
+use crate::kv::{Backend, Table};
 use crate::model::{Evaluation, Execution, Job, JobHistory};
 use crate::page::Page;
-use crate::shell::{LogTables, Shell};
+use crate::shell::{read_op, write_op, LogTables, Shell};
 use crate::state::{ExecutionStateType, JobStateType};
-use crate::transition::Policy;
 
 pub(crate) const JOBS: Table<Job> = Table::new(1, "jobs");
 pub(crate) const EXECUTIONS: Table<Execution> = Table::new(2, "executions");
@@ -88,12 +85,6 @@ pub struct JobStore<B: Backend = MemoryBackend> {
     shell: Shell<B>,
 }
 
-impl<B: Backend> core::fmt::Debug for JobStore<B> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("JobStore").field("policy", &self.shell.policy).finish_non_exhaustive()
-    }
-}
-
 impl JobStore<MemoryBackend> {
     /// An in-memory store with the strict policy and the default clock.
     pub fn in_memory() -> Self {
@@ -101,71 +92,12 @@ impl JobStore<MemoryBackend> {
     }
 }
 
-macro_rules! read_op {
-    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
-        $(#[$m])*
-        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, JobStoreError> {
-            self.read(|tx| tx.$name($($arg),*))
-        }
-    };
-}
+crate::shell::store_surface!(JobStore, JobTx, JobStoreError);
 
-macro_rules! write_op {
-    ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty) => {
-        $(#[$m])*
-        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, JobStoreError> {
-            self.transaction(|tx| tx.$name($($arg),*))
-        }
-    };
-}
+/// The store's error type, for the operation macros.
+type OpError = JobStoreError;
 
 impl<B: Backend> JobStore<B> {
-    pub(crate) fn from_parts(backend: B, policy: Policy, clock: Box<dyn Clock>) -> Self {
-        Self { shell: Shell::new(backend, policy, clock) }
-    }
-
-    /// The transition policy.
-    pub fn policy(&self) -> Policy {
-        self.shell.policy
-    }
-
-    /// The backend (for backend-specific maintenance such as compaction).
-    pub fn backend(&self) -> &B {
-        &self.shell.backend
-    }
-
-    fn read<'a, R>(
-        &'a self,
-        f: impl FnOnce(&JobTx<'a, B::Read<'a>>) -> Result<R, JobStoreError>,
-    ) -> Result<R, JobStoreError> {
-        self.shell.read(f)
-    }
-
-    /// Runs `f` in one write transaction with durable commit: every operation in it commits
-    /// together, or none does (an `Err` from `f`, or a storage failure, rolls all back). This is
-    /// also the group-commit entry point: many operations, one fsync.
-    ///
-    /// # Errors
-    /// `f`'s error, [`JobStoreError::Closed`], or a storage error from the commit.
-    pub fn transaction<'a, R, E>(&'a self, f: impl FnOnce(&mut JobTx<'a, B::Write<'a>>) -> Result<R, E>) -> Result<R, E>
-    where
-        E: From<JobStoreError>,
-    {
-        self.transaction_with(Durability::Immediate, f)
-    }
-
-    /// [`transaction`](Self::transaction) with a chosen durability.
-    pub fn transaction_with<'a, R, E>(
-        &'a self,
-        durability: Durability,
-        f: impl FnOnce(&mut JobTx<'a, B::Write<'a>>) -> Result<R, E>,
-    ) -> Result<R, E>
-    where
-        E: From<JobStoreError>,
-    {
-        self.shell.write(durability, f)
-    }
-
     read_op!(
         /// The job with this ID, or with this unique ID prefix.
         get_job(id: &str) -> Job
@@ -282,14 +214,4 @@ impl<B: Backend> JobStore<B> {
         /// Deletes events up to and including `through`; returns how many were deleted.
         trim_events(through: u64) -> u64
     );
-
-    /// Closes the store; idempotent. Every later call returns [`JobStoreError::Closed`].
-    pub fn close(&self) -> Result<(), JobStoreError> {
-        self.shell.close().map_err(JobStoreError::from)
-    }
-
-    /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.shell.is_closed()
-    }
 }
