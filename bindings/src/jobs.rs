@@ -265,86 +265,15 @@ macro_rules! job_ops {
                 let state = convert::from_js(F, state, "state")?;
                 Ok(bigint(self.with(|r| r.get_execution_count(state))?))
             }
-
-            /// Counts per state, totals and the last event sequence number.
-            #[wasm_bindgen(unchecked_return_type = "JobStoreStats")]
-            pub fn stats(&self) -> Result<JsValue, JsValue> {
-                to_js(F, &self.with(|r| r.stats())?)
-            }
-
-            /// Events after sequence number `after` (default 0), oldest first; `limit` 0 or
-            /// absent means all.
-            #[wasm_bindgen(js_name = eventsAfter, unchecked_return_type = "Event[]")]
-            pub fn events_after(
-                &self,
-                #[wasm_bindgen(unchecked_optional_param_type = "bigint | number | null")] after: JsValue,
-                #[wasm_bindgen(unchecked_optional_param_type = "number | bigint | null")] limit: JsValue,
-            ) -> Result<JsValue, JsValue> {
-                let after = convert::opt_u64(F, &after, "after")?;
-                let limit = convert::opt_u32(F, &limit, "limit")?;
-                to_js(F, &self.with(|r| r.events_after(after, limit))?)
-            }
-
-            /// Stores `seq` under the consumer name `name`.
-            pub fn checkpoint(
-                &self,
-                #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-                #[wasm_bindgen(unchecked_param_type = "bigint | number")] seq: JsValue,
-            ) -> Result<(), JsValue> {
-                let name = convert::string(F, &name, "name")?;
-                let seq = convert::u64_value(F, &seq, "seq")?;
-                self.with(|r| r.checkpoint(&name, seq))
-            }
-
-            /// The sequence number stored under `name`, or `null`.
-            #[wasm_bindgen(js_name = getCheckpoint, unchecked_return_type = "bigint | null")]
-            pub fn get_checkpoint(
-                &self,
-                #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-            ) -> Result<JsValue, JsValue> {
-                let name = convert::string(F, &name, "name")?;
-                Ok(self.with(|r| r.get_checkpoint(&name))?.map_or(JsValue::NULL, bigint))
-            }
-
-            /// The store's contents as snapshot bytes (versioned CBOR with a magic header and a
-            /// checksum; byte-identical to a native export of the same contents).
-            #[wasm_bindgen(js_name = exportSnapshot)]
-            pub fn export_snapshot(&self) -> Result<js_sys::Uint8Array, JsValue> {
-                let bytes = self.with(|r| r.export_snapshot())?;
-                Ok(js_sys::Uint8Array::from(&bytes[..]))
-            }
-
-            /// Loads snapshot bytes into this store, which must be empty (all or nothing).
-            #[wasm_bindgen(js_name = importSnapshot)]
-            pub fn import_snapshot(
-                &self,
-                #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
-            ) -> Result<(), JsValue> {
-                let bytes = convert::bytes(F, &bytes, "bytes")?;
-                self.with(|r| r.import_snapshot(&bytes))
-            }
-
-            /// Recomputes every index and count from the records and reports differences.
-            #[wasm_bindgen(unchecked_return_type = "CheckReport")]
-            pub fn check(&self) -> Result<JsValue, JsValue> {
-                to_js(F, &self.with(|r| r.check())?)
-            }
-
-            /// Deletes events up to and including `through`; returns how many were deleted.
-            #[wasm_bindgen(js_name = trimEvents, unchecked_return_type = "bigint")]
-            pub fn trim_events(
-                &self,
-                #[wasm_bindgen(unchecked_param_type = "bigint | number")] through: JsValue,
-            ) -> Result<JsValue, JsValue> {
-                let through = convert::u64_value(F, &through, "through")?;
-                Ok(bigint(self.with(|r| r.trim_events(through))?))
-            }
         }
     };
 }
 
 job_ops!(JobStore);
 job_ops!(JobTransaction);
+crate::common::shared_ops!(JobStore, "JobStoreStats");
+crate::common::shared_ops!(JobTransaction, "JobStoreStats");
+crate::common::clock_ops!(JobStore);
 
 #[wasm_bindgen]
 impl JobStore {
@@ -369,28 +298,6 @@ impl JobStore {
         let store = JobStore::new(options)?;
         store.import_snapshot(bytes)?;
         Ok(store)
-    }
-
-    /// Sets a manual clock to `nanos` since the Unix epoch.
-    #[wasm_bindgen(js_name = setTime)]
-    pub fn set_time(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "bigint | number")] nanos: JsValue,
-    ) -> Result<(), JsValue> {
-        let clock = crate::manual(F, &self.manual)?;
-        clock.set(convert::i64_value(F, &nanos, "nanos")?);
-        Ok(())
-    }
-
-    /// Moves a manual clock forward by `nanos`.
-    #[wasm_bindgen(js_name = advanceTime)]
-    pub fn advance_time(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "bigint | number")] nanos: JsValue,
-    ) -> Result<(), JsValue> {
-        let clock = crate::manual(F, &self.manual)?;
-        clock.advance(convert::i64_value(F, &nanos, "nanos")?);
-        Ok(())
     }
 
     /// Runs `callback(tx)` in one transaction: everything it does through `tx` commits when it

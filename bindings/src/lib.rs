@@ -11,6 +11,7 @@
 //! `InvalidArgument` error instead.
 #![warn(missing_docs)]
 
+mod common;
 mod compute;
 mod convert;
 mod error;
@@ -113,6 +114,9 @@ fn clock(f: Family, v: &JsValue) -> Result<Option<Arc<ManualClock>>, JsValue> {
     if step < 0 {
         return Err(error::invalid(f, "options.clock.step", "must not be negative"));
     }
+    // Shared between the store and setTime/advanceTime. Without the core's `std` feature (the
+    // wasm build) a ManualClock is not Sync, which is fine: wasm32 here is single-threaded.
+    #[allow(clippy::arc_with_non_send_sync)]
     Ok(Some(Arc::new(ManualClock::stepping(start, step))))
 }
 
