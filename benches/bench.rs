@@ -290,7 +290,7 @@ fn record(i: usize, executions_per_job: usize) -> LocalExecutionState {
         eval_id: uuid(i as u64 * 7 + 3),
         node_id: "QmComputeNode0001".into(),
         job_id,
-        job: Some(Box::new(job)),
+        job: Some(std::sync::Arc::new(job)),
         allocated_resources: bacalhau_state::model::AllocatedResources { tasks: resources },
         desired_state: State::new(ExecutionDesiredStateType::Running),
         compute_state: State::new(ExecutionStateType::New),

@@ -71,7 +71,8 @@ fn a_100_mb_job_spec_is_refused_by_both_stores_after_bounded_work() {
     refused_with(&s, big.clone(), "encodes to more than 4194304 bytes");
     eprintln!("refusing a 100 MB spec took {:?}", started.elapsed());
     let c = ExecutionStore::in_memory();
-    let exec = Execution { id: "e".into(), job_id: "big".into(), job: Some(Box::new(big)), ..Default::default() };
+    let exec =
+        Execution { id: "e".into(), job_id: "big".into(), job: Some(std::sync::Arc::new(big)), ..Default::default() };
     let err = c.create_execution(LocalExecutionState::new(exec, "r", Timestamp::from_unix_nanos(1))).unwrap_err();
     assert_eq!(err.code(), "Validation", "{err}");
     assert_eq!(c.stats().unwrap().total, 0);

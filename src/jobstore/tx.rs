@@ -128,7 +128,7 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
             })?;
             ids
         };
-        let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
+        let mut jobs: BTreeMap<String, alloc::sync::Arc<Job>> = BTreeMap::new();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let mut e = self.load_execution(&id)?;
@@ -140,9 +140,9 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
             if opts.include_job {
                 if !jobs.contains_key(&e.job_id) {
                     let job = self.load_job(&e.job_id)?;
-                    jobs.insert(e.job_id.clone(), job);
+                    jobs.insert(e.job_id.clone(), alloc::sync::Arc::new(job));
                 }
-                e.job = jobs.get(&e.job_id).cloned().map(alloc::boxed::Box::new);
+                e.job = jobs.get(&e.job_id).cloned();
             }
             out.push(e);
         }

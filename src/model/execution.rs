@@ -1,8 +1,8 @@
 //! Requester-side executions (SPEC §1.5).
 
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
@@ -33,9 +33,10 @@ pub struct Execution {
     #[serde(rename = "JobID")]
     pub job_id: String,
     /// The job: never stored by the job store (joined on read with `include_job`); the compute
-    /// store keeps the job its requester sent.
+    /// store keeps the job its requester sent. Shared, not copied: a record is cloned several
+    /// times per state change (the stored record, its event), and the job is most of its size.
     #[serde(rename = "Job", skip_serializing_if = "Option::is_none")]
-    pub job: Option<Box<Job>>,
+    pub job: Option<Arc<Job>>,
     /// Resources per task.
     #[serde(rename = "AllocatedResources")]
     pub allocated_resources: AllocatedResources,
@@ -120,7 +121,7 @@ impl Execution {
     /// Bacalhau's `Normalize`: also normalizes the embedded job.
     pub fn normalize(&mut self) {
         if let Some(job) = self.job.as_mut() {
-            job.normalize();
+            Arc::make_mut(job).normalize();
         }
     }
 

@@ -29,7 +29,7 @@ pub fn local(id: &str, job: &str, pre_approved: bool, big: bool) -> LocalExecuti
         job_id: job.into(),
         namespace: "default".into(),
         node_id: "node-1".into(),
-        job: Some(Box::new(j)),
+        job: Some(std::sync::Arc::new(j)),
         ..Default::default()
     };
     let mut s = LocalExecutionState::new(exec, "requester-1", Timestamp::from_unix_nanos(1_700_000_000_000_000_000));

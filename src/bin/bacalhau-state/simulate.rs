@@ -528,7 +528,7 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
                 if l.is_none() {
                     let state = if approval { L::Created } else { L::BidAccepted };
                     let mut exec = e.clone();
-                    exec.job = Some(Box::new(job.clone()));
+                    exec.job = Some(std::sync::Arc::new(job.clone()));
                     let rec = LocalExecutionState {
                         execution: exec,
                         requester_node_id: self.requester_id.clone(),
