@@ -76,7 +76,7 @@ impl<B: Backend> Shell<B> {
 /// two stores cannot drift apart here. `read_op!`/`write_op!` then declare each operation as a
 /// one-line delegation to the store's transaction type (`OpError` is the store's error type).
 macro_rules! store_surface {
-    ($store:ident, $tx:ident, $err:ident) => {
+    ($store:ident, $tx:ident, $err:ident, $snapshot:ident, $stats:ident) => {
         impl<B: crate::kv::Backend> core::fmt::Debug for $store<B> {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.debug_struct(stringify!($store)).field("policy", &self.shell.policy).finish_non_exhaustive()
@@ -144,6 +144,47 @@ macro_rules! store_surface {
             pub fn is_closed(&self) -> bool {
                 self.shell.is_closed()
             }
+
+            crate::shell::read_op!(
+                /// Counts per state, totals and the last event sequence number.
+                stats() -> $stats
+            );
+            crate::shell::read_op!(
+                /// Events after sequence number `after`, oldest first; `limit` 0 = all.
+                events_after(after: u64, limit: u32) -> alloc::vec::Vec<crate::event::Event>
+            );
+            crate::shell::read_op!(
+                /// The sequence number last stored under `name`.
+                get_checkpoint(name: &str) -> Option<u64>
+            );
+            crate::shell::read_op!(
+                /// Everything in the store.
+                snapshot() -> $snapshot
+            );
+            crate::shell::read_op!(
+                /// The store as portable snapshot bytes (see [`crate::snapshot`]).
+                export_snapshot() -> alloc::vec::Vec<u8>
+            );
+            crate::shell::read_op!(
+                /// Recomputes every index and count from the records and reports differences.
+                check() -> crate::shell::CheckReport
+            );
+            crate::shell::write_op!(
+                /// Stores `seq` under the consumer name `name`.
+                checkpoint(name: &str, seq: u64) -> ()
+            );
+            crate::shell::write_op!(
+                /// Deletes events up to and including `through`; returns how many were deleted.
+                trim_events(through: u64) -> u64
+            );
+            crate::shell::write_op!(
+                /// Loads snapshot bytes into this empty store (one transaction: all or nothing).
+                import_snapshot(bytes: &[u8]) -> ()
+            );
+            crate::shell::write_op!(
+                /// Loads a snapshot into this empty store (one transaction: all or nothing).
+                import(snapshot: $snapshot) -> ()
+            );
         }
     };
 }

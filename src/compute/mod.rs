@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::condition::{not_terminal, Conditions};
 use crate::error::{ComputeError, ConditionError, RecordKind};
-use crate::event::{Event, EventObject};
+use crate::event::EventObject;
 use crate::kv::memory::MemoryBackend;
 use crate::kv::{Backend, Table};
 use crate::model::{LocalExecutionState, LocalStateHistory};
@@ -195,7 +195,7 @@ impl ExecutionStore<MemoryBackend> {
     }
 }
 
-crate::shell::store_surface!(ExecutionStore, ComputeTx, ComputeError);
+crate::shell::store_surface!(ExecutionStore, ComputeTx, ComputeError, ComputeSnapshot, ComputeStats);
 
 /// The store's error type, for the operation macros.
 type OpError = ComputeError;
@@ -229,40 +229,7 @@ impl<B: Backend> ExecutionStore<B> {
         /// Number of records in `state` (exact, O(1)).
         get_execution_count(state: LocalExecutionStateType) -> u64
     );
-    read_op!(
-        /// Counts per state, total and last event sequence number.
-        stats() -> ComputeStats
-    );
-    read_op!(
-        /// Events after sequence number `after`, oldest first; `limit` 0 = all.
-        events_after(after: u64, limit: u32) -> Vec<Event>
-    );
-    read_op!(
-        /// The sequence number last stored under `name`.
-        get_checkpoint(name: &str) -> Option<u64>
-    );
 
-    read_op!(
-        /// Everything in the store.
-        snapshot() -> ComputeSnapshot
-    );
-    read_op!(
-        /// The store as portable snapshot bytes (see [`crate::snapshot`]).
-        export_snapshot() -> Vec<u8>
-    );
-    read_op!(
-        /// Recomputes every index and count from the records and reports differences.
-        check() -> crate::shell::CheckReport
-    );
-
-    write_op!(
-        /// Loads snapshot bytes into this empty store (one transaction: all or nothing).
-        import_snapshot(bytes: &[u8]) -> ()
-    );
-    write_op!(
-        /// Loads a snapshot into this empty store (one transaction: all or nothing).
-        import(snapshot: ComputeSnapshot) -> ()
-    );
     write_op!(
         /// Inserts a new record (state `Created` or `BidAccepted`, version 1) and returns it as
         /// stored.
@@ -275,14 +242,6 @@ impl<B: Backend> ExecutionStore<B> {
     write_op!(
         /// Removes a record, its history and every index entry, and adjusts the counts.
         delete_execution(id: &str) -> ()
-    );
-    write_op!(
-        /// Stores `seq` under the consumer name `name`.
-        checkpoint(name: &str, seq: u64) -> ()
-    );
-    write_op!(
-        /// Deletes events up to and including `through`; returns how many were deleted.
-        trim_events(through: u64) -> u64
     );
 }
 

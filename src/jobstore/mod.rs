@@ -30,7 +30,6 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::JobStoreError;
-use crate::event::Event;
 use crate::kv::memory::MemoryBackend;
 use crate::kv::{Backend, Table};
 use crate::model::{Evaluation, Execution, Job, JobHistory};
@@ -92,7 +91,7 @@ impl JobStore<MemoryBackend> {
     }
 }
 
-crate::shell::store_surface!(JobStore, JobTx, JobStoreError);
+crate::shell::store_surface!(JobStore, JobTx, JobStoreError, JobSnapshot, JobStoreStats);
 
 /// The store's error type, for the operation macros.
 type OpError = JobStoreError;
@@ -138,40 +137,7 @@ impl<B: Backend> JobStore<B> {
         /// Number of executions in compute state `state` (exact, O(1)).
         get_execution_count(state: ExecutionStateType) -> u64
     );
-    read_op!(
-        /// Counts per state, totals and the last event sequence number.
-        stats() -> JobStoreStats
-    );
-    read_op!(
-        /// Events after sequence number `after`, oldest first; `limit` 0 = all.
-        events_after(after: u64, limit: u32) -> Vec<Event>
-    );
-    read_op!(
-        /// The sequence number last stored under `name`.
-        get_checkpoint(name: &str) -> Option<u64>
-    );
 
-    read_op!(
-        /// Everything in the store.
-        snapshot() -> JobSnapshot
-    );
-    read_op!(
-        /// The store as portable snapshot bytes (see [`crate::snapshot`]).
-        export_snapshot() -> Vec<u8>
-    );
-    read_op!(
-        /// Recomputes every index and count from the records and reports differences.
-        check() -> crate::shell::CheckReport
-    );
-
-    write_op!(
-        /// Loads snapshot bytes into this empty store (one transaction: all or nothing).
-        import_snapshot(bytes: &[u8]) -> ()
-    );
-    write_op!(
-        /// Loads a snapshot into this empty store (one transaction: all or nothing).
-        import(snapshot: JobSnapshot) -> ()
-    );
     write_op!(
         /// Stores a new job (state `Pending`, revision 1, times from the store's clock) and
         /// returns it as stored.
@@ -205,13 +171,5 @@ impl<B: Backend> JobStore<B> {
     write_op!(
         /// Deletes an evaluation and its index entry.
         delete_evaluation(id: &str) -> ()
-    );
-    write_op!(
-        /// Stores `seq` under the consumer name `name`.
-        checkpoint(name: &str, seq: u64) -> ()
-    );
-    write_op!(
-        /// Deletes events up to and including `through`; returns how many were deleted.
-        trim_events(through: u64) -> u64
     );
 }
