@@ -323,6 +323,51 @@ impl LogTables {
     }
 }
 
+/// A page of the values under a key prefix that `keep` accepts, resuming after the key a token
+/// names. A token carries `scope` (which listing) and `fingerprint` (which query) so that one
+/// replayed against another listing is refused through `bad_token`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn paged<T: ReadTxn, V: Value, E: From<StorageError>>(
+    txn: &T,
+    table: Table<V>,
+    prefix: &[u8],
+    limit: u32,
+    next_token: Option<&str>,
+    (scope, fingerprint): (u8, u32),
+    keep: impl Fn(&V) -> bool,
+    bad_token: impl FnOnce(String) -> E,
+) -> Result<crate::page::Page<V>, E> {
+    let upper = prefix_upper_bound(prefix);
+    let whole = KeyRange::prefix(prefix, &upper);
+    let after = match next_token {
+        Some(t) => Some(crate::page::decode(t, scope, fingerprint).map_err(bad_token)?),
+        None => None,
+    };
+    let range = match &after {
+        Some(k) => KeyRange { start: core::ops::Bound::Excluded(k.as_slice()), end: whole.end },
+        None => whole,
+    };
+    let limit = limit as usize;
+    let mut items = Vec::new();
+    let mut last_key = Vec::new();
+    let mut more = false;
+    txn.scan(table, range, Direction::Forward, &mut |k, v| {
+        if !keep(&v) {
+            return Ok(true);
+        }
+        if limit != 0 && items.len() == limit {
+            more = true;
+            return Ok(false);
+        }
+        last_key.clear();
+        last_key.extend_from_slice(k);
+        items.push(v);
+        Ok(true)
+    })?;
+    let next_token = more.then(|| crate::page::encode(scope, fingerprint, &last_key));
+    Ok(crate::page::Page { items, next_token })
+}
+
 /// Decodes a key holding exactly one string.
 pub(crate) fn decode_str_key<V>(table: Table<V>, key: &[u8]) -> Result<String, StorageError> {
     let mut r = KeyReader::new(key);

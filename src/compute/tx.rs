@@ -20,7 +20,7 @@ use crate::kv::key::{prefix_upper_bound, KeyBuf};
 use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{self, Page, PageRequest};
-use crate::shell::{bump_count, ids_under, lookup, next_seq, read_count, Lookup};
+use crate::shell::{bump_count, ids_under, lookup, next_seq, paged, read_count, Lookup};
 use crate::state::LocalExecutionStateType;
 use crate::transition::Policy;
 
@@ -114,12 +114,30 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
         };
         let prefix = KeyBuf::new().str(&id).into_vec();
         let fp = page::fingerprint(&[id.as_bytes()]);
-        paged(&self.txn, HISTORY, &prefix, req, EVENTS_SCOPE_HISTORY, fp)
+        paged(
+            &self.txn,
+            HISTORY,
+            &prefix,
+            req.limit,
+            req.next_token.as_deref(),
+            (EVENTS_SCOPE_HISTORY, fp),
+            |_| true,
+            invalid_token,
+        )
     }
 
     /// See [`ExecutionStore::list_executions`](super::ExecutionStore::list_executions).
     pub fn list_executions(&self, req: &PageRequest) -> Result<Page<LocalExecutionState>, ComputeError> {
-        paged(&self.txn, EXECUTIONS, &[], req, EVENTS_SCOPE_LIST, 0)
+        paged(
+            &self.txn,
+            EXECUTIONS,
+            &[],
+            req.limit,
+            req.next_token.as_deref(),
+            (EVENTS_SCOPE_LIST, 0),
+            |_| true,
+            invalid_token,
+        )
     }
 
     /// See [`ExecutionStore::get_execution_count`](super::ExecutionStore::get_execution_count).
@@ -163,48 +181,8 @@ pub(crate) fn ids_in_state<T: ReadTxn>(txn: &T, state: LocalExecutionStateType) 
     Ok(ids)
 }
 
-/// A page of values under a key prefix, resuming after the token's key.
-pub(crate) fn paged<T: ReadTxn, V: crate::kv::Value, E: From<StorageError> + From<(u8, String)>>(
-    txn: &T,
-    table: crate::kv::Table<V>,
-    prefix: &[u8],
-    req: &PageRequest,
-    scope: u8,
-    fingerprint: u32,
-) -> Result<Page<V>, E> {
-    let upper = prefix_upper_bound(prefix);
-    let after = match &req.next_token {
-        Some(t) => Some(page::decode(t, scope, fingerprint).map_err(|reason| E::from((scope, reason)))?),
-        None => None,
-    };
-    let range = match &after {
-        Some(k) => {
-            KeyRange { start: core::ops::Bound::Excluded(k.as_slice()), end: KeyRange::prefix(prefix, &upper).end }
-        }
-        None => KeyRange::prefix(prefix, &upper),
-    };
-    let limit = req.limit as usize;
-    let mut items = Vec::new();
-    let mut last_key = Vec::new();
-    let mut more = false;
-    txn.scan(table, range, Direction::Forward, &mut |k, v| {
-        if limit != 0 && items.len() == limit {
-            more = true;
-            return Ok(false);
-        }
-        last_key.clear();
-        last_key.extend_from_slice(k);
-        items.push(v);
-        Ok(true)
-    })?;
-    let next_token = more.then(|| page::encode(scope, fingerprint, &last_key));
-    Ok(Page { items, next_token })
-}
-
-impl From<(u8, String)> for ComputeError {
-    fn from((_, reason): (u8, String)) -> Self {
-        ComputeError::InvalidToken { reason }
-    }
+fn invalid_token(reason: String) -> ComputeError {
+    ComputeError::InvalidToken { reason }
 }
 
 impl<T: WriteTxn> crate::shell::CommitTx for ComputeTx<'_, T> {

@@ -19,7 +19,7 @@ use crate::kv::key::{prefix_upper_bound, KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, Table};
 use crate::model::{Job, JobHistory};
 use crate::page::{self, Page};
-use crate::shell::corrupt_key;
+use crate::shell::{corrupt_key, paged};
 use crate::state::JobHistoryType;
 
 const SCOPE_HISTORY: u8 = 1;
@@ -145,19 +145,6 @@ impl<T: ReadTxn> JobTx<'_, T> {
         let since = q.since.to_be_bytes();
         let fingerprint =
             page::fingerprint(&[id.as_bytes(), &flags, &since, q.execution_id.as_bytes(), q.node_id.as_bytes()]);
-        let prefix = KeyBuf::new().str(&id).into_vec();
-        let upper = prefix_upper_bound(&prefix);
-        let whole = KeyRange::prefix(&prefix, &upper);
-        let after = match &q.next_token {
-            Some(t) => Some(
-                page::decode(t, SCOPE_HISTORY, fingerprint).map_err(|reason| JobStoreError::InvalidToken { reason })?,
-            ),
-            None => None,
-        };
-        let range = match &after {
-            Some(k) => KeyRange { start: Bound::Excluded(k.as_slice()), end: whole.end },
-            None => whole,
-        };
         let keep = |h: &JobHistory| -> bool {
             let level_ok = match h.history_type {
                 JobHistoryType::JobLevel => !q.exclude_job_level,
@@ -169,24 +156,16 @@ impl<T: ReadTxn> JobTx<'_, T> {
                 && h.node_id.starts_with(q.node_id.as_str())
                 && h.time.unix_seconds() >= q.since
         };
-        let limit = q.limit as usize;
-        let mut items = Vec::new();
-        let mut last_key = Vec::new();
-        let mut more = false;
-        self.txn.scan(HISTORY, range, Direction::Forward, &mut |k, h| {
-            if !keep(&h) {
-                return Ok(true);
-            }
-            if limit != 0 && items.len() == limit {
-                more = true;
-                return Ok(false);
-            }
-            last_key.clear();
-            last_key.extend_from_slice(k);
-            items.push(h);
-            Ok(true)
-        })?;
-        let next_token = more.then(|| page::encode(SCOPE_HISTORY, fingerprint, &last_key));
-        Ok(Page { items, next_token })
+        let prefix = KeyBuf::new().str(&id).into_vec();
+        paged(
+            &self.txn,
+            HISTORY,
+            &prefix,
+            q.limit,
+            q.next_token.as_deref(),
+            (SCOPE_HISTORY, fingerprint),
+            keep,
+            |reason| JobStoreError::InvalidToken { reason },
+        )
     }
 }
