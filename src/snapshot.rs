@@ -139,6 +139,16 @@ pub(crate) fn encode<T: Serialize>(kind: StoreKind, body: &T) -> Result<Vec<u8>,
     Ok(out)
 }
 
+/// `value` as CBOR, written by the same encoder instantiation as size checks and snapshot export
+/// ([`crate::limits::CborSink`]), so a caller that needs a record's bytes (the wasm bindings
+/// hand them to JavaScript) adds no second copy of any record's serializer to a binary.
+pub fn to_cbor<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, crate::error::StorageError> {
+    let mut sink = crate::limits::CborSink { n: 0, limit: usize::MAX, buf: Some(Vec::with_capacity(1024)) };
+    ciborium::into_writer(value, &mut sink)
+        .map_err(|e| crate::error::StorageError::Encode { detail: alloc::format!("{e}") })?;
+    Ok(sink.buf.unwrap_or_default())
+}
+
 /// Checks the frame and decodes the body.
 pub(crate) fn decode<T: DeserializeOwned>(kind: StoreKind, bytes: &[u8]) -> Result<T, SnapshotError> {
     if bytes.len() < HEADER + TRAILER {

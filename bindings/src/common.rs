@@ -12,7 +12,7 @@ macro_rules! shared_ops {
             /// Counts per state, totals and the last event sequence number.
             #[wasm_bindgen(unchecked_return_type = $stats)]
             pub fn stats(&self) -> Result<JsValue, JsValue> {
-                to_js(F, &self.with(|r| r.stats())?)
+                convert::plain_to_js(F, &self.with(|r| r.stats())?)
             }
 
             /// Events after sequence number `after` (default 0), oldest first; `limit` 0 or

@@ -2,18 +2,37 @@
 //! or truncated. A value that does not convert exactly is an `InvalidArgument` naming the
 //! argument (and the field inside it), never a panic.
 //!
+//! Both directions cross the boundary as CBOR in one call (cbor.js holds the JS half): results
+//! are encoded by the core's CBOR encoder and built into JS values in JS, arguments are written
+//! as CBOR in JS and decoded by the core's decoder. So every record has one serializer and one
+//! deserializer in the module, and a record costs two boundary calls instead of one per field.
+//!
 //! Output: every `u64`/`i64` becomes a `bigint` (sequence numbers, revisions and nanosecond times
-//! exceed 2^53), maps become plain objects, and `None` becomes `null` (so `getCheckpoint` of an
-//! unknown name and an absent `nextToken` are `null`, never `undefined`).
+//! exceed 2^53), execution states are numbers, maps become plain objects, and `None` becomes
+//! `null` (so `getCheckpoint` of an unknown name and an absent `nextToken` are `null`, never
+//! `undefined`).
 //!
 //! Input: integer fields take a `number` (a safe integer) or a `bigint`.
 
 use js_sys::{BigInt, Number, Object, Reflect};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{self, Family};
+
+#[wasm_bindgen(module = "/src/cbor.js")]
+extern "C" {
+    /// Builds a result from its CBOR (see cbor.js for the mapping); throws only for a map key
+    /// that is not text, which a JS object cannot hold.
+    #[wasm_bindgen(catch)]
+    fn cbor_to_js(bytes: &[u8], plain: bool) -> Result<JsValue, JsValue>;
+
+    /// The CBOR `write_cbor` would write for `v`, or `None` where `write_cbor` must run (every
+    /// input it refuses, so that its messages stay the only ones).
+    fn js_to_cbor(v: &JsValue) -> Option<Vec<u8>>;
+}
 
 /// How a JS value is described in error messages.
 fn describe(v: &JsValue) -> String {
@@ -57,8 +76,14 @@ pub(crate) fn string(f: Family, v: &JsValue, field: &str) -> Result<String, JsVa
 /// API) presents them: snapshots must be byte-identical across platforms, so JS insertion order
 /// must not leak into stored maps. `undefined` properties count as absent.
 pub(crate) fn from_js<T: DeserializeOwned>(f: Family, v: JsValue, field: &str) -> Result<T, JsValue> {
-    let mut buf = Vec::with_capacity(256);
-    write_cbor(f, &v, field, &mut buf, 0)?;
+    let buf = match js_to_cbor(&v) {
+        Some(buf) => buf,
+        None => {
+            let mut buf = Vec::with_capacity(256);
+            write_cbor(f, &v, field, &mut buf, 0)?;
+            buf
+        }
+    };
     ciborium::from_reader(buf.as_slice()).map_err(|e| match e {
         ciborium::de::Error::Semantic(_, msg) => error::invalid(f, field, msg),
         other => error::invalid(f, field, format_args!("{other:?}")),
@@ -258,13 +283,22 @@ pub(crate) fn bytes(f: Family, v: &JsValue, field: &str) -> Result<Vec<u8>, JsVa
     }
 }
 
-/// A result as a JS value (see the module docs for the mapping).
+/// A result as a JS value (see the module docs for the mapping). The record is encoded by the
+/// core's one CBOR encoder and built on the JS side, so no record type has a second serializer
+/// in the module.
 pub(crate) fn to_js<T: Serialize + ?Sized>(f: Family, v: &T) -> Result<JsValue, JsValue> {
-    let ser = serde_wasm_bindgen::Serializer::new()
-        .serialize_large_number_types_as_bigints(true)
-        .serialize_maps_as_objects(true)
-        .serialize_missing_as_null(true);
-    v.serialize(&ser).map_err(|e| error::encode(f, e))
+    build(f, v, false)
+}
+
+/// A result without records (`stats()`): its map keys are state names, so the record rules
+/// (which keys hold execution states) must not apply.
+pub(crate) fn plain_to_js<T: Serialize + ?Sized>(f: Family, v: &T) -> Result<JsValue, JsValue> {
+    build(f, v, true)
+}
+
+fn build<T: Serialize + ?Sized>(f: Family, v: &T, plain: bool) -> Result<JsValue, JsValue> {
+    let bytes = bacalhau_state::snapshot::to_cbor(v).map_err(|e| error::encode(f, e))?;
+    cbor_to_js(&bytes, plain).map_err(|e| error::encode(f, e.as_string().unwrap_or_default()))
 }
 
 /// A `u64` result as a `bigint`.
