@@ -3,6 +3,7 @@
 //! they are with named checkpoints (SPEC §8.4 design; fixes the lossy watchers of W-J1). A rolled
 //! back transaction leaves no event, and an event is visible only once its change is.
 
+use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Evaluation, Execution, Job, LocalExecutionState};
@@ -78,19 +79,117 @@ pub struct Event {
 // before `object`, so a reader can decode the object directly as the named type.
 impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(5))?;
-        m.serialize_entry("seqNum", &self.seq_num)?;
-        m.serialize_entry("operation", &self.operation)?;
-        m.serialize_entry("timestamp", &self.timestamp)?;
-        m.serialize_entry("objectType", self.object.type_name())?;
-        match &self.object {
-            EventObject::Job(o) => m.serialize_entry("object", o)?,
-            EventObject::Execution(o) => m.serialize_entry("object", o)?,
-            EventObject::Evaluation(o) => m.serialize_entry("object", o)?,
-            EventObject::LocalExecution(o) => m.serialize_entry("object", o)?,
+        let object = match &self.object {
+            EventObject::Job(o) => ObjectRef::Job(o),
+            EventObject::Execution(o) => ObjectRef::Execution(o),
+            EventObject::Evaluation(o) => ObjectRef::Evaluation(o),
+            EventObject::LocalExecution(o) => ObjectRef::LocalExecution(o),
+        };
+        serialize_event(s, self.seq_num, self.operation, self.timestamp, object)
+    }
+}
+
+/// The object of an event, borrowed: [`Event`] and [`StoredEvent`] serialize through this one
+/// function, so their bytes cannot differ.
+enum ObjectRef<'a> {
+    Job(&'a Job),
+    Execution(&'a Execution),
+    Evaluation(&'a Evaluation),
+    LocalExecution(&'a LocalExecutionState),
+}
+
+fn serialize_event<S: serde::Serializer>(
+    s: S,
+    seq_num: u64,
+    operation: Operation,
+    timestamp: i64,
+    object: ObjectRef<'_>,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let type_name = match object {
+        ObjectRef::Job(_) => "Job",
+        ObjectRef::Execution(_) => "Execution",
+        ObjectRef::Evaluation(_) => "Evaluation",
+        ObjectRef::LocalExecution(_) => "LocalExecution",
+    };
+    let mut m = s.serialize_map(Some(5))?;
+    m.serialize_entry("seqNum", &seq_num)?;
+    m.serialize_entry("operation", &operation)?;
+    m.serialize_entry("timestamp", &timestamp)?;
+    m.serialize_entry("objectType", type_name)?;
+    match object {
+        ObjectRef::Job(o) => m.serialize_entry("object", o)?,
+        ObjectRef::Execution(o) => m.serialize_entry("object", o)?,
+        ObjectRef::Evaluation(o) => m.serialize_entry("object", o)?,
+        ObjectRef::LocalExecution(o) => m.serialize_entry("object", o)?,
+    }
+    m.end()
+}
+
+/// An event as the log table holds it: the object is shared (`Arc`) with the record table, so
+/// appending the event of a change does not copy the record. Encodes exactly as [`Event`].
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct StoredEvent {
+    pub seq_num: u64,
+    pub operation: Operation,
+    pub timestamp: i64,
+    pub object: SharedObject,
+}
+
+/// [`EventObject`] behind `Arc`s.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SharedObject {
+    Job(Arc<Job>),
+    Execution(Arc<Execution>),
+    Evaluation(Arc<Evaluation>),
+    LocalExecution(Arc<LocalExecutionState>),
+}
+
+impl From<EventObject> for SharedObject {
+    fn from(o: EventObject) -> Self {
+        match o {
+            EventObject::Job(o) => SharedObject::Job(Arc::new(o)),
+            EventObject::Execution(o) => SharedObject::Execution(Arc::new(o)),
+            EventObject::Evaluation(o) => SharedObject::Evaluation(Arc::new(o)),
+            EventObject::LocalExecution(o) => SharedObject::LocalExecution(Arc::new(o)),
         }
-        m.end()
+    }
+}
+
+impl From<Event> for StoredEvent {
+    fn from(e: Event) -> Self {
+        StoredEvent { seq_num: e.seq_num, operation: e.operation, timestamp: e.timestamp, object: e.object.into() }
+    }
+}
+
+impl From<StoredEvent> for Event {
+    /// Copies the object only while the record table (or another event) still shares it.
+    fn from(e: StoredEvent) -> Self {
+        let object = match e.object {
+            SharedObject::Job(o) => EventObject::Job(Arc::unwrap_or_clone(o)),
+            SharedObject::Execution(o) => EventObject::Execution(Arc::unwrap_or_clone(o)),
+            SharedObject::Evaluation(o) => EventObject::Evaluation(Arc::unwrap_or_clone(o)),
+            SharedObject::LocalExecution(o) => EventObject::LocalExecution(Arc::unwrap_or_clone(o)),
+        };
+        Event { seq_num: e.seq_num, operation: e.operation, timestamp: e.timestamp, object }
+    }
+}
+
+impl Serialize for StoredEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let object = match &self.object {
+            SharedObject::Job(o) => ObjectRef::Job(o),
+            SharedObject::Execution(o) => ObjectRef::Execution(o),
+            SharedObject::Evaluation(o) => ObjectRef::Evaluation(o),
+            SharedObject::LocalExecution(o) => ObjectRef::LocalExecution(o),
+        };
+        serialize_event(s, self.seq_num, self.operation, self.timestamp, object)
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Event::deserialize(d).map(StoredEvent::from)
     }
 }
 
@@ -137,5 +236,24 @@ impl<'de> Deserialize<'de> for Event {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_event_encodes_exactly_as_the_event() {
+        let mut rec = LocalExecutionState::default();
+        rec.execution.id = "e-1".into();
+        let event =
+            Event { seq_num: 7, operation: Operation::Update, timestamp: -3, object: EventObject::LocalExecution(rec) };
+        let (mut a, mut b) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
+        ciborium::into_writer(&event, &mut a).unwrap();
+        ciborium::into_writer(&StoredEvent::from(event.clone()), &mut b).unwrap();
+        assert_eq!(a, b);
+        let back: StoredEvent = ciborium::from_reader(b.as_slice()).unwrap();
+        assert_eq!(Event::from(back), event);
     }
 }

@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::Clock;
 use crate::error::StorageError;
-use crate::event::{Event, EventObject, Operation};
+use crate::event::{Event, Operation, SharedObject, StoredEvent};
 use crate::kv::key::{prefix_upper_bound, KeyBuf, KeyReader};
 use crate::kv::{Backend, Direction, Durability, KeyRange, ReadTxn, Table, Value, WriteTxn};
 use crate::transition::Policy;
@@ -244,16 +244,17 @@ pub(crate) trait CommitTx: Sized {
 /// The tables of an event log, per store kind.
 #[derive(Clone, Copy)]
 pub(crate) struct LogTables {
-    pub events: Table<Event>,
+    pub events: Table<StoredEvent>,
     pub checkpoints: Table<u64>,
     pub counters: Table<u64>,
 }
 
-const EVENT_SEQ: &str = "event_seq";
+/// The counter key of the last event number: `KeyBuf::new().str("event_seq")`.
+const EVENT_SEQ: &[u8] = b"event_seq\0\x01";
 
 impl LogTables {
     pub fn last_seq<T: ReadTxn>(&self, txn: &T) -> Result<u64, StorageError> {
-        Ok(txn.get(self.counters, KeyBuf::new().str(EVENT_SEQ).as_bytes())?.unwrap_or(0))
+        Ok(txn.get(self.counters, EVENT_SEQ)?.unwrap_or(0))
     }
 
     /// Appends in the caller's transaction: the event commits or rolls back with the change.
@@ -262,12 +263,12 @@ impl LogTables {
         txn: &mut T,
         timestamp: i64,
         operation: Operation,
-        object: EventObject,
+        object: SharedObject,
     ) -> Result<u64, StorageError> {
         let seq_num = self.last_seq(txn)? + 1;
-        txn.put(self.counters, KeyBuf::new().str(EVENT_SEQ).as_bytes(), seq_num)?;
-        let event = Event { seq_num, operation, timestamp, object };
-        txn.put(self.events, KeyBuf::new().u64(seq_num).as_bytes(), event)?;
+        txn.put(self.counters, EVENT_SEQ, seq_num)?;
+        let event = StoredEvent { seq_num, operation, timestamp, object };
+        txn.put(self.events, &seq_num.to_be_bytes(), event)?;
         Ok(seq_num)
     }
 
@@ -278,7 +279,7 @@ impl LogTables {
         let start = KeyBuf::new().u64(start);
         let range = KeyRange { start: core::ops::Bound::Included(start.as_bytes()), end: core::ops::Bound::Unbounded };
         txn.scan(self.events, range, Direction::Forward, &mut |_, e| {
-            out.push(e);
+            out.push(Event::from(e));
             Ok(limit == 0 || out.len() < limit as usize)
         })?;
         Ok(out)
@@ -397,10 +398,10 @@ pub(crate) fn lookup<T: ReadTxn, V: Value>(txn: &T, table: Table<V>, id: &str) -
     if id.is_empty() {
         return Ok(Lookup::Missing);
     }
-    let prefix = KeyBuf::new().str_prefix(id).into_vec();
-    let upper = prefix_upper_bound(&prefix);
+    let prefix = KeyBuf::new().str_prefix(id);
+    let upper = prefix.upper_bound();
     let mut found: Vec<(String, V)> = Vec::new();
-    txn.scan(table, KeyRange::prefix(&prefix, &upper), Direction::Forward, &mut |k, v| {
+    txn.scan(table, KeyRange::under(&prefix, &upper), Direction::Forward, &mut |k, v| {
         found.push((decode_str_key(table, k)?, v));
         Ok(found.len() <= AMBIGUOUS_LIST)
     })?;
@@ -441,11 +442,11 @@ pub(crate) fn read_count<T: ReadTxn>(txn: &T, table: Table<u64>, state: u8) -> R
 /// Collects the last string component of every key under a string prefix component, e.g. the
 /// execution IDs of `(job_id, exec_id)` keys for one job.
 pub(crate) fn ids_under<T: ReadTxn>(txn: &T, table: Table<()>, first: &str) -> Result<Vec<String>, StorageError> {
-    let prefix = KeyBuf::new().str(first).into_vec();
-    let upper = prefix_upper_bound(&prefix);
+    let prefix = KeyBuf::new().str(first);
+    let upper = prefix.upper_bound();
     let mut ids = Vec::new();
-    txn.scan_keys(table, KeyRange::prefix(&prefix, &upper), Direction::Forward, &mut |k| {
-        let mut r = KeyReader::new(&k[prefix.len()..]);
+    txn.scan_keys(table, KeyRange::under(&prefix, &upper), Direction::Forward, &mut |k| {
+        let mut r = KeyReader::new(&k[prefix.as_bytes().len()..]);
         match r.str() {
             Some(id) if r.is_empty() => ids.push(id),
             _ => return Err(corrupt_key(table)),
@@ -457,11 +458,11 @@ pub(crate) fn ids_under<T: ReadTxn>(txn: &T, table: Table<()>, first: &str) -> R
 
 /// The next sequence number under a string prefix of `(id, seq)` keys.
 pub(crate) fn next_seq<T: ReadTxn, V: Value>(txn: &T, table: Table<V>, id: &str) -> Result<u64, StorageError> {
-    let prefix = KeyBuf::new().str(id).into_vec();
-    let upper = prefix_upper_bound(&prefix);
+    let prefix = KeyBuf::new().str(id);
+    let upper = prefix.upper_bound();
     let mut last = 0;
-    txn.scan_keys(table, KeyRange::prefix(&prefix, &upper), Direction::Reverse, &mut |k| {
-        last = KeyReader::new(&k[prefix.len()..]).u64().ok_or_else(|| corrupt_key(table))?;
+    txn.scan_keys(table, KeyRange::under(&prefix, &upper), Direction::Reverse, &mut |k| {
+        last = KeyReader::new(&k[prefix.as_bytes().len()..]).u64().ok_or_else(|| corrupt_key(table))?;
         Ok(false)
     })?;
     Ok(last + 1)
@@ -470,6 +471,9 @@ pub(crate) fn next_seq<T: ReadTxn, V: Value>(txn: &T, table: Table<V>, id: &str)
 impl<T: ReadTxn + ?Sized> ReadTxn for &T {
     fn get<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError> {
         (**self).get(table, key)
+    }
+    fn contains<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError> {
+        (**self).contains(table, key)
     }
     fn scan<V: Value>(
         &self,
@@ -537,7 +541,7 @@ pub(crate) fn check_log<T: ReadTxn>(txn: &T, log: &LogTables, problems: &mut Vec
     let last = log.last_seq(txn)?;
     let mut prev: Option<u64> = None;
     let mut count = 0;
-    txn.scan(log.events, KeyRange::ALL, Direction::Forward, &mut |_, e: Event| {
+    txn.scan(log.events, KeyRange::ALL, Direction::Forward, &mut |_, e: StoredEvent| {
         if let Some(p) = prev {
             if e.seq_num != p + 1 {
                 problems.push(alloc::format!("events: gap between {p} and {}", e.seq_num));
@@ -585,13 +589,13 @@ pub(crate) fn restore_log<T: WriteTxn>(
     let mut last = last_event_seq;
     for e in events {
         last = last.max(e.seq_num);
-        txn.put(log.events, KeyBuf::new().u64(e.seq_num).as_bytes(), e)?;
+        txn.put(log.events, &e.seq_num.to_be_bytes(), StoredEvent::from(e))?;
     }
     for (name, seq) in checkpoints {
         log.set_checkpoint(txn, &name, seq)?;
     }
     if last > 0 {
-        txn.put(log.counters, KeyBuf::new().str(EVENT_SEQ).as_bytes(), last)?;
+        txn.put(log.counters, EVENT_SEQ, last)?;
     }
     Ok(())
 }
@@ -608,4 +612,14 @@ pub struct CheckReport {
     pub events: u64,
     /// Every inconsistency found (empty when the store is consistent).
     pub problems: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_counter_key_is_the_encoded_name() {
+        assert_eq!(EVENT_SEQ, KeyBuf::new().str("event_seq").as_bytes());
+    }
 }

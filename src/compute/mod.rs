@@ -19,12 +19,13 @@ pub use tx::ComputeTx;
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::condition::{not_terminal, Conditions};
 use crate::error::{ComputeError, ConditionError, RecordKind};
-use crate::event::EventObject;
+use crate::event::SharedObject;
 use crate::kv::memory::MemoryBackend;
 use crate::kv::{Backend, Table};
 use crate::model::{LocalExecutionState, LocalStateHistory};
@@ -34,7 +35,9 @@ use crate::state::LocalExecutionStateType;
 use crate::time::Timestamp;
 use crate::transition::Policy;
 
-pub(crate) const EXECUTIONS: Table<LocalExecutionState> = Table::new(1, "executions");
+/// Records are shared (`Arc`) between this table and the events of their changes: the encoding
+/// is the record's own, so sharing changes nothing on disk.
+pub(crate) const EXECUTIONS: Table<Arc<LocalExecutionState>> = Table::new(1, "executions");
 pub(crate) const HISTORY: Table<LocalStateHistory> = Table::new(2, "execution_history");
 pub(crate) const BY_JOB: Table<()> = Table::new(3, "executions_by_job");
 pub(crate) const BY_STATE: Table<()> = Table::new(4, "executions_by_state");
@@ -245,7 +248,7 @@ impl<B: Backend> ExecutionStore<B> {
     );
 }
 
-/// The event object of a compute record.
-pub(crate) fn event_object(s: &LocalExecutionState) -> EventObject {
-    EventObject::LocalExecution(s.clone())
+/// The event object of a compute record: the stored record itself, not a copy.
+pub(crate) fn event_object(s: &Arc<LocalExecutionState>) -> SharedObject {
+    SharedObject::LocalExecution(Arc::clone(s))
 }

@@ -7,6 +7,7 @@
 //! failure poisons the transaction: it can then only roll back.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::{
@@ -16,7 +17,7 @@ use super::{
 use crate::clock::Clock;
 use crate::error::{ComputeError, StorageError};
 use crate::event::{Event, Operation};
-use crate::kv::key::{prefix_upper_bound, KeyBuf};
+use crate::kv::key::KeyBuf;
 use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{self, Page, PageRequest};
@@ -54,7 +55,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
         &mut self.txn
     }
 
-    fn resolve(&self, id: &str) -> Result<(String, LocalExecutionState), ComputeError> {
+    fn resolve(&self, id: &str) -> Result<(String, Arc<LocalExecutionState>), ComputeError> {
         match lookup(&self.txn, EXECUTIONS, id)? {
             Lookup::Found(id, rec) => Ok((id, rec)),
             Lookup::Missing => Err(ComputeError::ExecutionNotFound { id: id.into() }),
@@ -63,7 +64,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
     }
 
     fn load(&self, id: &str) -> Result<LocalExecutionState, ComputeError> {
-        self.txn.get(EXECUTIONS, KeyBuf::new().str(id).as_bytes())?.ok_or_else(|| {
+        self.txn.get(EXECUTIONS, KeyBuf::new().str(id).as_bytes())?.map(Arc::unwrap_or_clone).ok_or_else(|| {
             StorageError::Corrupt {
                 table: EXECUTIONS.name(),
                 detail: alloc::format!("index entry for missing execution {id}"),
@@ -74,7 +75,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 
     /// See [`ExecutionStore::get_execution`](super::ExecutionStore::get_execution).
     pub fn get_execution(&self, id: &str) -> Result<LocalExecutionState, ComputeError> {
-        self.resolve(id).map(|(_, rec)| rec)
+        self.resolve(id).map(|(_, rec)| Arc::unwrap_or_clone(rec))
     }
 
     /// See [`ExecutionStore::get_executions`](super::ExecutionStore::get_executions).
@@ -128,7 +129,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 
     /// See [`ExecutionStore::list_executions`](super::ExecutionStore::list_executions).
     pub fn list_executions(&self, req: &PageRequest) -> Result<Page<LocalExecutionState>, ComputeError> {
-        paged(
+        let page = paged(
             &self.txn,
             EXECUTIONS,
             &[],
@@ -137,7 +138,8 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
             (EVENTS_SCOPE_LIST, 0),
             |_| true,
             invalid_token,
-        )
+        )?;
+        Ok(Page { items: page.items.into_iter().map(Arc::unwrap_or_clone).collect(), next_token: page.next_token })
     }
 
     /// See [`ExecutionStore::get_execution_count`](super::ExecutionStore::get_execution_count).
@@ -171,10 +173,10 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 }
 
 pub(crate) fn ids_in_state<T: ReadTxn>(txn: &T, state: LocalExecutionStateType) -> Result<Vec<String>, StorageError> {
-    let prefix = [state.as_u8()];
-    let upper = prefix_upper_bound(&prefix);
+    let prefix = KeyBuf::new().u8(state.as_u8());
+    let upper = prefix.upper_bound();
     let mut ids = Vec::new();
-    txn.scan_keys(BY_STATE, KeyRange::prefix(&prefix, &upper), Direction::Forward, &mut |k| {
+    txn.scan_keys(BY_STATE, KeyRange::under(&prefix, &upper), Direction::Forward, &mut |k| {
         ids.push(crate::shell::decode_str_key(BY_STATE, &k[1..])?);
         Ok(true)
     })?;
@@ -221,7 +223,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             validate_new_execution(&rec)?;
             tx.policy.check_local(rec.id(), None, rec.state)?;
             let key = KeyBuf::new().str(rec.id());
-            if tx.txn.get(EXECUTIONS, key.as_bytes())?.is_some() {
+            if tx.txn.contains(EXECUTIONS, key.as_bytes())? {
                 return Err(ComputeError::ExecutionAlreadyExists { id: rec.id().into() });
             }
             if rec.create_time == crate::time::Timestamp::default() {
@@ -232,7 +234,8 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             }
             // Checks done; from here on only writes.
             let id = String::from(rec.id());
-            tx.txn.put_ref(EXECUTIONS, key.as_bytes(), &rec)?;
+            let rec = Arc::new(rec);
+            tx.txn.put(EXECUTIONS, key.as_bytes(), Arc::clone(&rec))?;
             tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
             tx.txn.put(BY_STATE, state_key(rec.state, &id).as_bytes(), ())?;
             bump_count(&mut tx.txn, COUNTS, rec.state.as_u8(), 1)?;
@@ -247,7 +250,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(1).as_bytes(), entry)?;
             let now = tx.now_nanos();
             LOG.append(&mut tx.txn, now, Operation::Create, event_object(&rec))?;
-            Ok(rec)
+            Ok(Arc::unwrap_or_clone(rec))
         })
     }
 
@@ -261,12 +264,14 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             let now = tx.clock.now();
             check_state_update(&current, &req, tx.policy)?;
             let previous = current.state;
-            // The record read above becomes the new version: no copy.
-            let (next, mut entry) = advance_state(current, &req, now);
-            entry.execution_id.clone_from(&id);
             let seq = next_seq(&tx.txn, HISTORY, &id)?;
+            // A backend that decodes hands over a private copy, which becomes the new version; the
+            // memory backend's record is shared with the event log, so this is its one copy.
+            let (next, mut entry) = advance_state(Arc::unwrap_or_clone(current), &req, now);
+            entry.execution_id.clone_from(&id);
+            let next = Arc::new(next);
             // Checks done; from here on only writes.
-            tx.txn.put_ref(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), &next)?;
+            tx.txn.put(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), Arc::clone(&next))?;
             if previous != next.state {
                 tx.txn.delete(BY_STATE, state_key(previous, &id).as_bytes())?;
                 tx.txn.put(BY_STATE, state_key(next.state, &id).as_bytes(), ())?;
@@ -275,7 +280,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             }
             tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), entry)?;
             LOG.append(&mut tx.txn, now.saturating_unix_nanos(), Operation::Update, event_object(&next))?;
-            Ok(next)
+            Ok(Arc::unwrap_or_clone(next))
         })
     }
 
@@ -283,10 +288,10 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
     pub fn delete_execution(&mut self, id: &str) -> Result<(), ComputeError> {
         self.guarded(|tx| {
             let (id, rec) = tx.resolve(id)?;
-            let prefix = KeyBuf::new().str(&id).into_vec();
-            let upper = prefix_upper_bound(&prefix);
+            let prefix = KeyBuf::new().str(&id);
+            let upper = prefix.upper_bound();
             let mut history_keys = Vec::new();
-            tx.txn.scan_keys(HISTORY, KeyRange::prefix(&prefix, &upper), Direction::Forward, &mut |k| {
+            tx.txn.scan_keys(HISTORY, KeyRange::under(&prefix, &upper), Direction::Forward, &mut |k| {
                 history_keys.push(k.to_vec());
                 Ok(true)
             })?;

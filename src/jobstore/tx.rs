@@ -240,7 +240,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
 
     fn event(&mut self, op: Operation, object: EventObject) -> Result<(), StorageError> {
         let now = self.clock.now().saturating_unix_nanos();
-        LOG.append(&mut self.txn, now, op, object).map(drop)
+        LOG.append(&mut self.txn, now, op, object.into()).map(drop)
     }
 
     /// See [`JobStore::create_job`](super::JobStore::create_job).

@@ -18,20 +18,49 @@ const ESCAPE: u8 = 0x00;
 const ESCAPED_NUL: u8 = 0xFF;
 const TERMINATOR: u8 = 0x01;
 
-/// Builds an encoded key.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeyBuf(Vec<u8>);
+/// Keys up to this many bytes are built on the stack; every key of a single record fits.
+const INLINE: usize = 64;
+
+/// Builds an encoded key. Short keys (all but `(job ID, execution ID)` pairs of long IDs) never
+/// touch the allocator: a store operation builds about ten of them.
+#[derive(Clone)]
+pub struct KeyBuf(Buf);
+
+#[derive(Clone)]
+enum Buf {
+    Inline(u8, [u8; INLINE]),
+    Heap(Vec<u8>),
+}
+
+impl Default for KeyBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for KeyBuf {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("KeyBuf").field(&self.as_bytes()).finish()
+    }
+}
+
+impl PartialEq for KeyBuf {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+impl Eq for KeyBuf {}
 
 impl KeyBuf {
     /// An empty key.
     pub fn new() -> Self {
-        Self(Vec::with_capacity(48))
+        Self(Buf::Inline(0, [0; INLINE]))
     }
 
     /// Appends a complete string component.
     pub fn str(mut self, s: &str) -> Self {
         self.push_escaped(s);
-        self.0.extend_from_slice(&[ESCAPE, TERMINATOR]);
+        self.extend(&[ESCAPE, TERMINATOR]);
         self
     }
 
@@ -44,39 +73,77 @@ impl KeyBuf {
 
     /// Appends one byte.
     pub fn u8(mut self, v: u8) -> Self {
-        self.0.push(v);
+        self.extend(&[v]);
         self
     }
 
     /// Appends an unsigned integer.
     pub fn u64(mut self, v: u64) -> Self {
-        self.0.extend_from_slice(&v.to_be_bytes());
+        self.extend(&v.to_be_bytes());
         self
     }
 
     /// Appends a signed integer.
     pub fn i64(mut self, v: i64) -> Self {
-        self.0.extend_from_slice(&((v as u64) ^ (1 << 63)).to_be_bytes());
+        self.extend(&((v as u64) ^ (1 << 63)).to_be_bytes());
         self
     }
 
     /// The encoded bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Buf::Inline(len, buf) => &buf[..usize::from(*len)],
+            Buf::Heap(v) => v,
+        }
     }
 
     /// Takes the encoded bytes.
     pub fn into_vec(self) -> Vec<u8> {
-        self.0
+        match self.0 {
+            Buf::Inline(len, buf) => buf[..usize::from(len)].to_vec(),
+            Buf::Heap(v) => v,
+        }
+    }
+
+    /// [`prefix_upper_bound`] of this key, built without allocating.
+    pub(crate) fn upper_bound(&self) -> Option<KeyBuf> {
+        let bytes = self.as_bytes();
+        let keep = bytes.iter().rposition(|&b| b != 0xFF)?;
+        let mut upper = KeyBuf::new();
+        upper.extend(&bytes[..keep]);
+        upper.extend(&[bytes[keep] + 1]);
+        Some(upper)
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        match &mut self.0 {
+            Buf::Inline(len, buf) => {
+                let at = usize::from(*len);
+                match buf.get_mut(at..at + bytes.len()) {
+                    Some(dst) => {
+                        dst.copy_from_slice(bytes);
+                        *len += bytes.len() as u8;
+                    }
+                    None => {
+                        let mut v = Vec::with_capacity((at + bytes.len()) * 2);
+                        v.extend_from_slice(&buf[..at]);
+                        v.extend_from_slice(bytes);
+                        self.0 = Buf::Heap(v);
+                    }
+                }
+            }
+            Buf::Heap(v) => v.extend_from_slice(bytes),
+        }
     }
 
     fn push_escaped(&mut self, s: &str) {
-        for &b in s.as_bytes() {
-            self.0.push(b);
-            if b == ESCAPE {
-                self.0.push(ESCAPED_NUL);
-            }
+        let mut rest = s.as_bytes();
+        while let Some(i) = rest.iter().position(|&b| b == ESCAPE) {
+            self.extend(&rest[..i]);
+            self.extend(&[ESCAPE, ESCAPED_NUL]);
+            rest = &rest[i + 1..];
         }
+        self.extend(rest);
     }
 }
 
@@ -178,6 +245,24 @@ mod tests {
     }
 
     #[test]
+    fn long_keys_spill_to_the_heap_unchanged() {
+        let id = "x\0y".repeat(40);
+        let mut expected = Vec::new();
+        for &b in id.as_bytes() {
+            expected.push(b);
+            if b == 0 {
+                expected.push(0xFF);
+            }
+        }
+        expected.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0, 0, 7]);
+        let k = KeyBuf::new().str(&id).u64(7);
+        assert_eq!(k.as_bytes(), expected.as_slice());
+        assert_eq!(k.clone().into_vec(), expected);
+        let mut r = KeyReader::new(k.as_bytes());
+        assert_eq!((r.str().as_deref(), r.u64()), (Some(id.as_str()), Some(7)));
+    }
+
+    #[test]
     fn signed_integers_sort_numerically() {
         let values = [i64::MIN, -5, -1, 0, 1, 7, i64::MAX];
         let encoded: Vec<Vec<u8>> = values.iter().map(|v| KeyBuf::new().i64(*v).into_vec()).collect();
@@ -195,6 +280,7 @@ mod tests {
         assert!(!s("j-13").starts_with(&p));
         let upper = prefix_upper_bound(&p).unwrap();
         assert!(s("j-12ffff") < upper && s("j-13") >= upper);
+        assert_eq!(KeyBuf::new().str_prefix("j-12").upper_bound().unwrap().as_bytes(), upper);
     }
 
     #[test]
@@ -203,5 +289,6 @@ mod tests {
         assert_eq!(KeyReader::new(&[b'a', 0, 7]).str(), None);
         assert_eq!(KeyReader::new(&[1, 2]).u64(), None);
         assert_eq!(prefix_upper_bound(&[0xFF, 0xFF]), None);
+        assert!(KeyBuf::new().u8(0xFF).upper_bound().is_none());
     }
 }

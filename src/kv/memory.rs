@@ -4,8 +4,13 @@
 //! dropping it without a commit (an error, a panic, a closure returning `Err`) restores the exact
 //! previous state. Readers take the shared lock and therefore never see a half-applied
 //! transaction.
+//!
+//! Every store operation writes a dozen small entries (index keys, counts, the event counter), so
+//! the per-entry cost is what matters here: short keys live inline ([`Key`]), `u64` values are not
+//! boxed, and the undo log's buffer is reused from one transaction to the next.
 
 use alloc::boxed::Box;
+use alloc::collections::btree_map::Entry;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -15,12 +20,91 @@ use super::{Backend, Direction, Durability, KeyRange, ReadTxn, Table, Value, Wri
 use crate::error::StorageError;
 use crate::sync::{ReadGuard, RwLock, WriteGuard};
 
-type Slot = Box<dyn Any + Send + Sync>;
-type Map = BTreeMap<Vec<u8>, Slot>;
+/// A stored value. Counters (`u64`) are the most frequently written values and are kept unboxed;
+/// `()` index values are zero-sized, so their box never allocates.
+enum Slot {
+    U64(u64),
+    Boxed(Box<dyn Any + Send + Sync>),
+}
+
+impl Slot {
+    fn new<V: Value>(value: V) -> Slot {
+        match (&value as &dyn Any).downcast_ref::<u64>() {
+            Some(&n) => Slot::U64(n),
+            None => Slot::Boxed(Box::new(value)),
+        }
+    }
+
+    fn get<V: Value>(&self) -> Option<&V> {
+        match self {
+            Slot::U64(n) => (n as &dyn Any).downcast_ref::<V>(),
+            Slot::Boxed(b) => b.downcast_ref::<V>(),
+        }
+    }
+}
+
+/// Keys up to this many bytes are stored inline: every key the stores build for one record (ID,
+/// `(ID, seq)`, `(state, ID)`, event numbers) fits, except `(job ID, execution ID)` pairs.
+const INLINE: usize = 62;
+
+/// A key, ordered exactly as its bytes (it borrows as `[u8]`, so maps are searched by slices).
+#[derive(Clone)]
+enum Key {
+    Inline(u8, [u8; INLINE]),
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(bytes: &[u8]) -> Key {
+        if bytes.len() <= INLINE {
+            let mut buf = [0; INLINE];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Key::Inline(bytes.len() as u8, buf)
+        } else {
+            Key::Heap(bytes.into())
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Key::Inline(len, buf) => &buf[..usize::from(*len)],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl core::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for Key {}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+type Map = BTreeMap<Key, Slot>;
+/// The largest undo buffer kept between transactions (entries).
+const SPARE_UNDO_MAX: usize = 4096;
+type Undo = Vec<(u16, Key, Option<Slot>)>;
 
 #[derive(Default)]
 struct Tables {
     maps: Vec<Map>,
+    /// The undo log's buffer between write transactions (always empty here).
+    spare_undo: Undo,
 }
 
 impl Tables {
@@ -63,7 +147,7 @@ pub struct MemoryRead<'a> {
 /// Write transaction of [`MemoryBackend`].
 pub struct MemoryWrite<'a> {
     tables: WriteGuard<'a, Tables>,
-    undo: Vec<(u16, Vec<u8>, Option<Slot>)>,
+    undo: Undo,
     committed: bool,
 }
 
@@ -77,13 +161,14 @@ impl Backend for MemoryBackend {
     }
 
     fn begin_write(&self, _durability: Durability) -> Result<MemoryWrite<'_>, StorageError> {
-        let tables = self.tables.write().ok_or(StorageError::Reentrant)?;
-        Ok(MemoryWrite { tables, undo: Vec::new(), committed: false })
+        let mut tables = self.tables.write().ok_or(StorageError::Reentrant)?;
+        let undo = core::mem::take(&mut tables.spare_undo);
+        Ok(MemoryWrite { tables, undo, committed: false })
     }
 }
 
 fn downcast<V: Value>(table: Table<V>, slot: &Slot) -> Result<V, StorageError> {
-    slot.downcast_ref::<V>().cloned().ok_or_else(|| StorageError::Corrupt {
+    slot.get::<V>().cloned().ok_or_else(|| StorageError::Corrupt {
         table: table.name(),
         detail: "value of an unexpected type (table id reused)".into(),
     })
@@ -106,30 +191,32 @@ fn is_empty_range(range: &KeyRange<'_>) -> bool {
     }
 }
 
-fn scan<V: Value>(
+type Step<'s> = dyn FnMut(&[u8], &Slot) -> Result<bool, StorageError> + 's;
+
+/// Visits the entries of `range` in `dir` order until `step` returns `Ok(false)`.
+fn walk<V>(
     tables: &Tables,
     table: Table<V>,
     range: KeyRange<'_>,
     dir: Direction,
-    visit: &mut crate::kv::Visitor<'_, V>,
+    step: &mut Step<'_>,
 ) -> Result<(), StorageError> {
     let Some(map) = tables.map(table.id()) else { return Ok(()) };
     if is_empty_range(&range) {
         return Ok(());
     }
     let iter = map.range::<[u8], _>((range.start, range.end));
-    let mut step = |(k, slot): (&Vec<u8>, &Slot)| -> Result<bool, StorageError> { visit(k, downcast(table, slot)?) };
     match dir {
         Direction::Forward => {
-            for entry in iter {
-                if !step(entry)? {
+            for (k, slot) in iter {
+                if !step(k.as_slice(), slot)? {
                     break;
                 }
             }
         }
         Direction::Reverse => {
-            for entry in iter.rev() {
-                if !step(entry)? {
+            for (k, slot) in iter.rev() {
+                if !step(k.as_slice(), slot)? {
                     break;
                 }
             }
@@ -138,74 +225,106 @@ fn scan<V: Value>(
     Ok(())
 }
 
-impl ReadTxn for MemoryRead<'_> {
-    fn get<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError> {
-        get(&self.tables, table, key)
-    }
-    fn scan<V: Value>(
-        &self,
-        table: Table<V>,
-        range: KeyRange<'_>,
-        dir: Direction,
-        visit: &mut crate::kv::Visitor<'_, V>,
-    ) -> Result<(), StorageError> {
-        scan(&self.tables, table, range, dir, visit)
-    }
+fn scan<V: Value>(
+    tables: &Tables,
+    table: Table<V>,
+    range: KeyRange<'_>,
+    dir: Direction,
+    visit: &mut crate::kv::Visitor<'_, V>,
+) -> Result<(), StorageError> {
+    walk(tables, table, range, dir, &mut |k, slot| visit(k, downcast(table, slot)?))
 }
 
-impl ReadTxn for MemoryWrite<'_> {
-    fn get<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError> {
-        get(&self.tables, table, key)
-    }
-    fn scan<V: Value>(
-        &self,
-        table: Table<V>,
-        range: KeyRange<'_>,
-        dir: Direction,
-        visit: &mut crate::kv::Visitor<'_, V>,
-    ) -> Result<(), StorageError> {
-        scan(&self.tables, table, range, dir, visit)
-    }
+/// Key scans never copy a value.
+fn scan_keys<V: Value>(
+    tables: &Tables,
+    table: Table<V>,
+    range: KeyRange<'_>,
+    dir: Direction,
+    visit: &mut dyn FnMut(&[u8]) -> Result<bool, StorageError>,
+) -> Result<(), StorageError> {
+    walk(tables, table, range, dir, &mut |k, _| visit(k))
 }
+
+macro_rules! read_impl {
+    ($t:ty) => {
+        impl ReadTxn for $t {
+            fn get<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError> {
+                get(&self.tables, table, key)
+            }
+            fn contains<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError> {
+                Ok(self.tables.map(table.id()).is_some_and(|m| m.contains_key(key)))
+            }
+            fn scan<V: Value>(
+                &self,
+                table: Table<V>,
+                range: KeyRange<'_>,
+                dir: Direction,
+                visit: &mut crate::kv::Visitor<'_, V>,
+            ) -> Result<(), StorageError> {
+                scan(&self.tables, table, range, dir, visit)
+            }
+            fn scan_keys<V: Value>(
+                &self,
+                table: Table<V>,
+                range: KeyRange<'_>,
+                dir: Direction,
+                visit: &mut dyn FnMut(&[u8]) -> Result<bool, StorageError>,
+            ) -> Result<(), StorageError> {
+                scan_keys(&self.tables, table, range, dir, visit)
+            }
+        }
+    };
+}
+read_impl!(MemoryRead<'_>);
+read_impl!(MemoryWrite<'_>);
 
 impl WriteTxn for MemoryWrite<'_> {
     fn put<V: Value>(&mut self, table: Table<V>, key: &[u8], value: V) -> Result<(), StorageError> {
-        let old = self.tables.map_mut(table.id()).insert(key.to_vec(), Box::new(value));
-        self.undo.push((table.id(), key.to_vec(), old));
+        let slot = Slot::new(value);
+        let old = match self.tables.map_mut(table.id()).entry(Key::new(key)) {
+            Entry::Occupied(mut e) => Some(e.insert(slot)),
+            Entry::Vacant(e) => {
+                e.insert(slot);
+                None
+            }
+        };
+        self.undo.push((table.id(), Key::new(key), old));
         Ok(())
     }
 
     fn delete<V: Value>(&mut self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError> {
-        let old = self.tables.map_mut(table.id()).remove(key);
-        let existed = old.is_some();
-        if existed {
-            self.undo.push((table.id(), key.to_vec(), old));
-        }
-        Ok(existed)
+        let Some((key, old)) = self.tables.map_mut(table.id()).remove_entry(key) else { return Ok(false) };
+        self.undo.push((table.id(), key, Some(old)));
+        Ok(true)
     }
 
     fn commit(mut self) -> Result<(), StorageError> {
         self.committed = true;
-        self.undo.clear();
         Ok(())
     }
 }
 
 impl Drop for MemoryWrite<'_> {
     fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
-        while let Some((id, key, old)) = self.undo.pop() {
-            let map = self.tables.map_mut(id);
-            match old {
-                Some(slot) => {
-                    map.insert(key, slot);
-                }
-                None => {
-                    map.remove(&key);
+        if !self.committed {
+            while let Some((id, key, old)) = self.undo.pop() {
+                let map = self.tables.map_mut(id);
+                match old {
+                    Some(slot) => {
+                        map.insert(key, slot);
+                    }
+                    None => {
+                        map.remove(key.as_slice());
+                    }
                 }
             }
+        }
+        // Committed: the replaced values are dropped here. The buffer is kept for the next writer
+        // unless a bulk transaction (an import) grew it.
+        self.undo.clear();
+        if self.undo.capacity() <= SPARE_UNDO_MAX {
+            self.tables.spare_undo = core::mem::take(&mut self.undo);
         }
     }
 }

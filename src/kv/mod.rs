@@ -94,6 +94,19 @@ impl<'a> KeyRange<'a> {
     }
 }
 
+impl<'a> KeyRange<'a> {
+    /// Keys starting with `prefix`; `upper` must be its [`KeyBuf::upper_bound`](key::KeyBuf).
+    pub(crate) fn under(prefix: &'a key::KeyBuf, upper: &'a Option<key::KeyBuf>) -> Self {
+        Self {
+            start: Bound::Included(prefix.as_bytes()),
+            end: match upper {
+                Some(u) => Bound::Excluded(u.as_bytes()),
+                None => Bound::Unbounded,
+            },
+        }
+    }
+}
+
 /// Direction of a scan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -110,6 +123,11 @@ pub type Visitor<'v, V> = dyn FnMut(&[u8], V) -> Result<bool, StorageError> + 'v
 pub trait ReadTxn {
     /// The value under `key`, if any.
     fn get<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError>;
+
+    /// Whether `key` holds a value (a backend that decodes values need not decode it).
+    fn contains<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError> {
+        Ok(self.get(table, key)?.is_some())
+    }
 
     /// Calls `visit` for each entry in `range`, in `dir` order, until it returns `Ok(false)`.
     fn scan<V: Value>(
