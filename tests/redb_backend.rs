@@ -288,9 +288,12 @@ fn new_stores_record_their_metadata() {
     assert_eq!(get("schema_version"), "1");
     assert_eq!(get("store_kind"), "compute");
     assert_eq!(get("created_by"), format!("bacalhau-state {}", env!("CARGO_PKG_VERSION")));
-    // No stray temporary files beside the store.
-    let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names, ["store.redb"]);
+    assert_eq!(get("journal_id").len(), 16);
+    assert_eq!(get("journal_seq"), "0", "a clean close leaves every commit in the file");
+    // No stray temporary files beside the store: the store and its commit journal.
+    let mut names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["store.redb", "store.redb.journal"]);
 }
 
 fn set_meta(path: &Path, key: &str, value: &str) {

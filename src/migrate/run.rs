@@ -168,7 +168,11 @@ pub fn run(options: &MigrateOptions) -> Result<MigrationReport, MigrateError> {
     let backup = make_backup(path, &bytes)?;
     report.backup = Some(backup);
     fail(FailPoint::AfterBackup)?;
+    // The new store was closed cleanly, so its journal holds nothing the file lacks; a journal
+    // at the target path cannot belong to the bbolt file being replaced.
+    let _ = fs::remove_file(crate::kv::redb::journal_path(path));
     fs::rename(&tmp, path).map_err(|e| io_err(path, "rename the new store into place at", e))?;
+    let _ = fs::remove_file(crate::kv::redb::journal_path(&tmp));
     sync_dir(path)?;
     fail(FailPoint::AfterSwap)?;
     drop(file);
@@ -226,6 +230,7 @@ fn make_backup(path: &Path, bytes: &[u8]) -> Result<PathBuf, MigrateError> {
 
 /// Deletes an interrupted migration's new store and redb's temporary creation files for it.
 fn remove_leftovers(tmp: &Path) -> Result<(), MigrateError> {
+    let _ = fs::remove_file(crate::kv::redb::journal_path(tmp));
     match fs::remove_file(tmp) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}

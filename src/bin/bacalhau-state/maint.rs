@@ -266,6 +266,7 @@ pub fn import(g: &GlobalArgs, a: &ImportArgs) -> Result<ExitCode> {
         Err(e) => {
             if !existed {
                 let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(bacalhau_state::kv::redb::journal_path(&path));
             }
             Err(anyhow!("cannot import {} into {}: {e:#}; nothing was imported", a.file.display(), path.display()))
         }

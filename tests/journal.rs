@@ -1,0 +1,216 @@
+//! The commit journal of the redb backend (src/kv/redb/journal.rs): a durable commit is a synced
+//! journal frame plus a redb commit without a sync, and a reopen replays what the file lacks.
+//!
+//! A crash is simulated by copying the store file and its journal while the store is open and
+//! has made no checkpoint: the copy is exactly what a killed process leaves behind (page cache
+//! included), so opening the copy must recover every commit that returned. tests/crash.rs does
+//! the same with real SIGKILLs.
+#![cfg(feature = "redb")]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use bacalhau_state::kv::redb::{journal_path, OpenError, RedbBackend, RedbOptions};
+use bacalhau_state::kv::{Backend, Durability, ReadTxn, StoreKind, Table, WriteTxn};
+
+const T: Table<String> = Table::new(0, "t");
+
+fn open(path: &Path) -> RedbBackend {
+    RedbBackend::open(path, StoreKind::Compute, &RedbOptions::default()).unwrap()
+}
+
+fn put(b: &RedbBackend, durability: Durability, key: &str, value: &str) {
+    let mut w = b.begin_write(durability).unwrap();
+    w.put(T, key.as_bytes(), value.to_string()).unwrap();
+    w.commit().unwrap();
+}
+
+fn delete(b: &RedbBackend, key: &str) {
+    let mut w = b.begin_write(Durability::Immediate).unwrap();
+    assert!(w.delete(T, key.as_bytes()).unwrap());
+    w.commit().unwrap();
+}
+
+fn get(b: &RedbBackend, key: &str) -> Option<String> {
+    b.begin_read().unwrap().get(T, key.as_bytes()).unwrap()
+}
+
+/// What a process killed right now would leave: copies of the store and its journal.
+fn crash_copy(path: &Path, to: &Path) -> PathBuf {
+    let copy = to.join("copy.redb");
+    fs::copy(path, &copy).unwrap();
+    fs::copy(journal_path(path), journal_path(&copy)).unwrap();
+    copy
+}
+
+#[test]
+fn commits_made_only_in_the_journal_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    for i in 0..50 {
+        put(&b, Durability::Immediate, &format!("k{i:02}"), &format!("v{i}"));
+    }
+    put(&b, Durability::Immediate, "k07", "changed");
+    delete(&b, "k08");
+    let copy = crash_copy(&path, dir.path());
+    drop(b);
+
+    let r = open(&copy);
+    assert_eq!(get(&r, "k00").as_deref(), Some("v0"));
+    assert_eq!(get(&r, "k49").as_deref(), Some("v49"));
+    assert_eq!(get(&r, "k07").as_deref(), Some("changed"));
+    assert_eq!(get(&r, "k08"), None);
+    // Recovery checkpointed: the store can be inspected read-only once closed.
+    drop(r);
+    let ro = RedbBackend::open_read_only(&copy, StoreKind::Compute, &RedbOptions::default()).unwrap();
+    assert_eq!(get(&ro, "k49").as_deref(), Some("v49"));
+}
+
+#[test]
+fn a_torn_last_frame_is_ignored_and_the_frames_before_it_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    put(&b, Durability::Immediate, "a", "1");
+    put(&b, Durability::Immediate, "b", "2");
+    let copy = crash_copy(&path, dir.path());
+    drop(b);
+    // Damage the last byte of the second frame (its value).
+    let journal = journal_path(&copy);
+    let mut bytes = fs::read(&journal).unwrap();
+    let last = bytes.iter().rposition(|&x| x != 0).unwrap();
+    bytes[last] ^= 0xff;
+    fs::write(&journal, bytes).unwrap();
+
+    let r = open(&copy);
+    assert_eq!(get(&r, "a").as_deref(), Some("1"));
+    assert_eq!(get(&r, "b"), None, "a frame failing its checksum was never acknowledged");
+    put(&r, Durability::Immediate, "c", "3");
+    drop(r);
+    let r = open(&copy);
+    assert_eq!((get(&r, "a").as_deref(), get(&r, "b"), get(&r, "c").as_deref()), (Some("1"), None, Some("3")));
+}
+
+#[test]
+fn commits_stay_recoverable_across_checkpoints_when_the_journal_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    // ~100 KiB per commit: the 4 MiB journal fills and starts over several times.
+    let big = "x".repeat(100 << 10);
+    for i in 0..130 {
+        put(&b, Durability::Immediate, &format!("k{i:03}"), &format!("{i}{big}"));
+    }
+    let copy = crash_copy(&path, dir.path());
+    drop(b);
+    let r = open(&copy);
+    for i in 0..130 {
+        let v = get(&r, &format!("k{i:03}")).unwrap_or_else(|| panic!("k{i:03} lost"));
+        assert!(v.starts_with(&i.to_string()) && v.len() == big.len() + i.to_string().len());
+    }
+    assert!(fs::metadata(journal_path(&copy)).unwrap().len() <= 4 << 20, "the journal never outgrows its capacity");
+}
+
+#[test]
+fn a_non_durable_commit_is_made_durable_by_the_next_durable_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    put(&b, Durability::Immediate, "a", "1");
+    put(&b, Durability::None, "b", "2");
+    put(&b, Durability::Immediate, "c", "3");
+    put(&b, Durability::Immediate, "d", "4");
+    let copy = crash_copy(&path, dir.path());
+    drop(b);
+    let r = open(&copy);
+    let got: Vec<_> = ["a", "b", "c", "d"].iter().map(|k| get(&r, k)).collect();
+    assert_eq!(got, [Some("1".into()), Some("2".into()), Some("3".into()), Some("4".into())]);
+}
+
+#[test]
+fn a_rolled_back_transaction_writes_no_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    put(&b, Durability::Immediate, "a", "1");
+    {
+        let mut w = b.begin_write(Durability::Immediate).unwrap();
+        w.put(T, b"ghost", "boo".to_string()).unwrap();
+    }
+    put(&b, Durability::Immediate, "c", "3");
+    let copy = crash_copy(&path, dir.path());
+    drop(b);
+    let r = open(&copy);
+    assert_eq!((get(&r, "a").as_deref(), get(&r, "ghost"), get(&r, "c").as_deref()), (Some("1"), None, Some("3")));
+}
+
+#[test]
+fn a_journal_of_another_store_is_refused_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one.redb"), dir.path().join("two.redb"));
+    open(&one).close().unwrap();
+    open(&two).close().unwrap();
+    fs::copy(journal_path(&one), journal_path(&two)).unwrap();
+    let err = RedbBackend::open(&two, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
+    assert!(matches!(err, OpenError::Storage { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("two.redb.journal") && msg.contains("belongs to another store"), "{msg}");
+
+    fs::write(journal_path(&two), b"not a journal at all, just text; long enough to hold a header.....").unwrap();
+    let msg = RedbBackend::open(&two, StoreKind::Compute, &RedbOptions::default()).unwrap_err().to_string();
+    assert!(msg.contains("not a bacalhau-state journal"), "{msg}");
+}
+
+#[test]
+fn a_read_only_open_refuses_a_store_whose_journal_holds_unrecovered_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    open(&path).close().unwrap();
+    // A cleanly closed file (what redb checkpoints leave) beside a journal with newer frames.
+    let clean = dir.path().join("clean.redb");
+    fs::copy(&path, &clean).unwrap();
+    let b = open(&path);
+    put(&b, Durability::Immediate, "a", "1");
+    fs::copy(journal_path(&path), journal_path(&clean)).unwrap();
+    drop(b);
+
+    let err = RedbBackend::open_read_only(&clean, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("clean.redb.journal") && msg.contains("open the store for writing once"), "{msg}");
+    open(&clean).close().unwrap();
+    let ro = RedbBackend::open_read_only(&clean, StoreKind::Compute, &RedbOptions::default()).unwrap();
+    assert_eq!(get(&ro, "a").as_deref(), Some("1"));
+}
+
+#[test]
+fn without_the_journal_every_durable_commit_is_a_redb_durable_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let opts = RedbOptions { journal: false, ..RedbOptions::default() };
+    let b = RedbBackend::open(&path, StoreKind::Compute, &opts).unwrap();
+    put(&b, Durability::Immediate, "a", "1");
+    assert!(!journal_path(&path).exists());
+    // The file alone holds the commit.
+    let copy = dir.path().join("copy.redb");
+    fs::copy(&path, &copy).unwrap();
+    drop(b);
+    let r = RedbBackend::open(&copy, StoreKind::Compute, &opts).unwrap();
+    assert_eq!(get(&r, "a").as_deref(), Some("1"));
+}
+
+#[test]
+fn a_journal_left_by_a_deleted_store_is_replaced_when_a_new_store_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    put(&b, Durability::Immediate, "a", "1");
+    drop(b);
+    fs::remove_file(&path).unwrap();
+    let b = open(&path);
+    assert_eq!(get(&b, "a"), None, "nothing of the deleted store comes back");
+    put(&b, Durability::Immediate, "b", "2");
+    let copy = crash_copy(&path, dir.path());
+    drop(b);
+    assert_eq!(get(&open(&copy), "b").as_deref(), Some("2"));
+}
