@@ -15,6 +15,8 @@ mod common;
 mod compute;
 mod convert;
 mod error;
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod heap;
 mod jobs;
 mod types;
 
