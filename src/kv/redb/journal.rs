@@ -389,8 +389,13 @@ fn scan(file: &File, applied: u64) -> io::Result<Vec<(u64, Vec<u8>)>> {
     Ok(frames)
 }
 
+/// CRC-32 (IEEE) sliced by 16: every durable commit checksums its whole frame, so this runs at
+/// ~8x the speed of the snapshot's single-table CRC (whose small table is for wasm size; this
+/// module is native only).
+const CRC32: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC);
+
 fn frame_crc(seq: u64, body: &[u8]) -> u32 {
-    let mut digest = crate::snapshot::CRC32.digest();
+    let mut digest = CRC32.digest();
     digest.update(&seq.to_le_bytes());
     digest.update(body);
     digest.finalize()
