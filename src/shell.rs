@@ -265,8 +265,11 @@ impl LogTables {
         operation: Operation,
         object: SharedObject,
     ) -> Result<u64, StorageError> {
-        let seq_num = self.last_seq(txn)? + 1;
-        txn.put(self.counters, EVENT_SEQ, seq_num)?;
+        let mut seq_num = 0;
+        txn.update(self.counters, EVENT_SEQ, |last: Option<u64>| {
+            seq_num = last.unwrap_or(0) + 1;
+            Some(seq_num)
+        })?;
         let event = StoredEvent { seq_num, operation, timestamp, object };
         txn.put(self.events, &seq_num.to_be_bytes(), event)?;
         Ok(seq_num)
@@ -423,16 +426,15 @@ pub(crate) fn bump_count<T: WriteTxn>(
     state: u8,
     delta: i64,
 ) -> Result<(), StorageError> {
-    let key = [state];
-    let current = txn.get(table, &key)?.unwrap_or(0);
-    let next =
-        if delta >= 0 { current.saturating_add(delta as u64) } else { current.saturating_sub(delta.unsigned_abs()) };
-    if next == 0 {
-        txn.delete(table, &key)?;
-        Ok(())
-    } else {
-        txn.put(table, &key, next)
-    }
+    txn.update(table, &[state], |current| {
+        let current = current.unwrap_or(0);
+        let next = if delta >= 0 {
+            current.saturating_add(delta as u64)
+        } else {
+            current.saturating_sub(delta.unsigned_abs())
+        };
+        (next != 0).then_some(next)
+    })
 }
 
 pub(crate) fn read_count<T: ReadTxn>(txn: &T, table: Table<u64>, state: u8) -> Result<u64, StorageError> {
@@ -460,9 +462,14 @@ pub(crate) fn ids_under<T: ReadTxn>(txn: &T, table: Table<()>, first: &str) -> R
 pub(crate) fn next_seq<T: ReadTxn, V: Value>(txn: &T, table: Table<V>, id: &str) -> Result<u64, StorageError> {
     let prefix = KeyBuf::new().str(id);
     let upper = prefix.upper_bound();
+    // The greatest key below the prefix's upper bound is the last one under the prefix, if it
+    // has the prefix at all: one descent instead of a bounded range's two.
+    let range = KeyRange { start: core::ops::Bound::Unbounded, end: KeyRange::under(&prefix, &upper).end };
     let mut last = 0;
-    txn.scan_keys(table, KeyRange::under(&prefix, &upper), Direction::Reverse, &mut |k| {
-        last = KeyReader::new(&k[prefix.as_bytes().len()..]).u64().ok_or_else(|| corrupt_key(table))?;
+    txn.scan_keys(table, range, Direction::Reverse, &mut |k| {
+        if let Some(seq) = k.strip_prefix(prefix.as_bytes()) {
+            last = KeyReader::new(seq).u64().ok_or_else(|| corrupt_key(table))?;
+        }
         Ok(false)
     })?;
     Ok(last + 1)

@@ -138,6 +138,10 @@ impl KeyBuf {
 
     fn push_escaped(&mut self, s: &str) {
         let mut rest = s.as_bytes();
+        if !has_nul(rest) {
+            self.extend(rest);
+            return;
+        }
         while let Some(i) = rest.iter().position(|&b| b == ESCAPE) {
             self.extend(&rest[..i]);
             self.extend(&[ESCAPE, ESCAPED_NUL]);
@@ -145,6 +149,21 @@ impl KeyBuf {
         }
         self.extend(rest);
     }
+}
+
+/// Whether `bytes` holds a NUL, eight bytes at a time (strings almost never do, and every key
+/// component is checked).
+fn has_nul(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        if x.wrapping_sub(LOW) & !x & HIGH != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&0)
 }
 
 /// The smallest key greater than every key that starts with `prefix`, or `None` when no such key
@@ -260,6 +279,22 @@ mod tests {
         assert_eq!(k.clone().into_vec(), expected);
         let mut r = KeyReader::new(k.as_bytes());
         assert_eq!((r.str().as_deref(), r.u64()), (Some(id.as_str()), Some(7)));
+    }
+
+    #[test]
+    fn nul_bytes_are_found_at_every_position() {
+        for len in 0..20 {
+            assert!(
+                !has_nul(&alloc::vec![0x80; len])
+                    && !has_nul(&alloc::vec![0xFF; len])
+                    && !has_nul(&alloc::vec![1; len])
+            );
+            for at in 0..len {
+                let mut v = alloc::vec![0x81; len];
+                v[at] = 0;
+                assert!(has_nul(&v), "{len} {at}");
+            }
+        }
     }
 
     #[test]

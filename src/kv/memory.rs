@@ -44,13 +44,18 @@ impl Slot {
 }
 
 /// Keys up to this many bytes are stored inline: every key the stores build for one record (ID,
-/// `(ID, seq)`, `(state, ID)`, event numbers) fits, except `(job ID, execution ID)` pairs.
-const INLINE: usize = 62;
+/// `(ID, seq)`, `(state, ID)`, event numbers) fits, except `(job ID, execution ID)` pairs. 54
+/// keeps a map's internal nodes under 1 KiB, where glibc's allocator switches to its slow path.
+const INLINE: usize = 54;
 
-/// A key, ordered exactly as its bytes (it borrows as `[u8]`, so maps are searched by slices).
+/// A key, ordered exactly as its bytes. Maps are searched with `Key`s too (a copy of at most
+/// `INLINE` bytes), so that a comparison can decide on the first eight bytes as one integer:
+/// the keys of a table mostly differ there (IDs are UUIDs, event keys are big-endian numbers).
 #[derive(Clone)]
 enum Key {
+    /// Bytes past the length are zero, which [`Key::head`] relies on.
     Inline(u8, [u8; INLINE]),
+    /// Longer than `INLINE`.
     Heap(Box<[u8]>),
 }
 
@@ -71,13 +76,19 @@ impl Key {
             Key::Heap(b) => b,
         }
     }
-}
 
-impl core::borrow::Borrow<[u8]> for Key {
-    fn borrow(&self) -> &[u8] {
-        self.as_slice()
+    /// The first eight bytes, zero-padded, big-endian: when two heads differ they order the keys
+    /// as their bytes do (a shorter key is a zero-padded prefix of the longer one, or differs
+    /// earlier).
+    fn head(&self) -> u64 {
+        let bytes = match self {
+            Key::Inline(_, buf) => &buf[..],
+            Key::Heap(b) => &b[..],
+        };
+        bytes.first_chunk::<8>().map_or(0, |h| u64::from_be_bytes(*h))
     }
 }
+
 impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         self.as_slice() == other.as_slice()
@@ -91,7 +102,7 @@ impl PartialOrd for Key {
 }
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        self.as_slice().cmp(other.as_slice())
+        self.head().cmp(&other.head()).then_with(|| self.as_slice().cmp(other.as_slice()))
     }
 }
 
@@ -175,7 +186,7 @@ fn downcast<V: Value>(table: Table<V>, slot: &Slot) -> Result<V, StorageError> {
 }
 
 fn get<V: Value>(tables: &Tables, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError> {
-    match tables.map(table.id()).and_then(|m| m.get(key)) {
+    match tables.map(table.id()).and_then(|m| m.get(&Key::new(key))) {
         Some(slot) => downcast(table, slot).map(Some),
         None => Ok(None),
     }
@@ -205,7 +216,8 @@ fn walk<V>(
     if is_empty_range(&range) {
         return Ok(());
     }
-    let iter = map.range::<[u8], _>((range.start, range.end));
+    let bound = |b: Bound<&[u8]>| b.map(Key::new);
+    let iter = map.range((bound(range.start), bound(range.end)));
     match dir {
         Direction::Forward => {
             for (k, slot) in iter {
@@ -253,7 +265,7 @@ macro_rules! read_impl {
                 get(&self.tables, table, key)
             }
             fn contains<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError> {
-                Ok(self.tables.map(table.id()).is_some_and(|m| m.contains_key(key)))
+                Ok(self.tables.map(table.id()).is_some_and(|m| m.contains_key(&Key::new(key))))
             }
             fn scan<V: Value>(
                 &self,
@@ -282,19 +294,47 @@ read_impl!(MemoryWrite<'_>);
 impl WriteTxn for MemoryWrite<'_> {
     fn put<V: Value>(&mut self, table: Table<V>, key: &[u8], value: V) -> Result<(), StorageError> {
         let slot = Slot::new(value);
-        let old = match self.tables.map_mut(table.id()).entry(Key::new(key)) {
+        let key = Key::new(key);
+        let old = match self.tables.map_mut(table.id()).entry(key.clone()) {
             Entry::Occupied(mut e) => Some(e.insert(slot)),
             Entry::Vacant(e) => {
                 e.insert(slot);
                 None
             }
         };
-        self.undo.push((table.id(), Key::new(key), old));
+        self.undo.push((table.id(), key, old));
+        Ok(())
+    }
+
+    fn update<V: Value>(
+        &mut self,
+        table: Table<V>,
+        key: &[u8],
+        f: impl FnOnce(Option<V>) -> Option<V>,
+    ) -> Result<(), StorageError> {
+        let key = Key::new(key);
+        let undo_key = key.clone();
+        match self.tables.map_mut(table.id()).entry(key) {
+            Entry::Occupied(mut e) => {
+                let old = downcast(table, e.get())?;
+                let old = match f(Some(old)) {
+                    Some(v) => e.insert(Slot::new(v)),
+                    None => e.remove(),
+                };
+                self.undo.push((table.id(), undo_key, Some(old)));
+            }
+            Entry::Vacant(e) => {
+                if let Some(v) = f(None) {
+                    e.insert(Slot::new(v));
+                    self.undo.push((table.id(), undo_key, None));
+                }
+            }
+        }
         Ok(())
     }
 
     fn delete<V: Value>(&mut self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError> {
-        let Some((key, old)) = self.tables.map_mut(table.id()).remove_entry(key) else { return Ok(false) };
+        let Some((key, old)) = self.tables.map_mut(table.id()).remove_entry(&Key::new(key)) else { return Ok(false) };
         self.undo.push((table.id(), key, Some(old)));
         Ok(true)
     }
@@ -315,7 +355,7 @@ impl Drop for MemoryWrite<'_> {
                         map.insert(key, slot);
                     }
                     None => {
-                        map.remove(key.as_slice());
+                        map.remove(&key);
                     }
                 }
             }
@@ -353,6 +393,50 @@ mod tests {
         assert_eq!(r.get(T, b"a").unwrap().as_deref(), Some("1"));
         assert_eq!(r.get(T, b"b").unwrap().as_deref(), Some("2"));
         assert_eq!(r.get(T, b"c").unwrap(), None);
+    }
+
+    #[test]
+    fn updates_store_remove_and_roll_back() {
+        const N: Table<u64> = Table::new(1, "n");
+        let b = MemoryBackend::new();
+        let mut w = b.begin_write(Durability::Immediate).unwrap();
+        w.update(N, b"a", |v| Some(v.unwrap_or(0) + 5)).unwrap();
+        w.update(N, b"b", |v| Some(v.unwrap_or(0) + 1)).unwrap();
+        w.update(N, b"c", |_| None).unwrap();
+        w.commit().unwrap();
+        {
+            let mut w = b.begin_write(Durability::Immediate).unwrap();
+            w.update(N, b"a", |v| v.map(|n| n * 2)).unwrap();
+            w.update(N, b"b", |_| None).unwrap();
+            w.update(N, b"c", |_| Some(9)).unwrap();
+            assert_eq!(
+                (w.get(N, b"a").unwrap(), w.get(N, b"b").unwrap(), w.get(N, b"c").unwrap()),
+                (Some(10), None, Some(9))
+            );
+        }
+        let r = b.begin_read().unwrap();
+        assert_eq!(
+            (r.get(N, b"a").unwrap(), r.get(N, b"b").unwrap(), r.get(N, b"c").unwrap()),
+            (Some(5), Some(1), None)
+        );
+    }
+
+    #[test]
+    fn keys_order_as_their_bytes() {
+        assert_eq!(core::mem::size_of::<Key>(), 56);
+        let mut raw: Vec<Vec<u8>> =
+            [&b""[..], b"\0", b"a", b"a\0", b"a\0\0\0\0\0\0\0\0", b"a\x01", b"abcdefgh", b"abcdefgh\0"]
+                .iter()
+                .map(|k| k.to_vec())
+                .collect();
+        raw.push([b'a'; 70].to_vec());
+        raw.push([[b'a'; 69].as_slice(), b"\0"].concat());
+        raw.push([[b'a'; 69].as_slice(), b"b"].concat());
+        for a in &raw {
+            for b in &raw {
+                assert_eq!(Key::new(a).cmp(&Key::new(b)), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -160,6 +160,19 @@ pub trait WriteTxn: ReadTxn {
     fn put_ref<V: Value>(&mut self, table: Table<V>, key: &[u8], value: &V) -> Result<(), StorageError> {
         self.put(table, key, value.clone())
     }
+    /// Replaces the value under `key` with `f` of it: `Some` stores, `None` removes. For counters,
+    /// which a backend holding values can change in one lookup instead of a get and a put.
+    fn update<V: Value>(
+        &mut self,
+        table: Table<V>,
+        key: &[u8],
+        f: impl FnOnce(Option<V>) -> Option<V>,
+    ) -> Result<(), StorageError> {
+        match f(self.get(table, key)?) {
+            Some(v) => self.put(table, key, v),
+            None => self.delete(table, key).map(drop),
+        }
+    }
     /// Removes; returns whether the key was present.
     fn delete<V: Value>(&mut self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError>;
     /// Makes every change durable (per the backend's durability setting) and visible.
