@@ -10,7 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use bacalhau_state::kv::redb::{journal_path, OpenError, RedbBackend, RedbOptions};
+use bacalhau_state::kv::redb::{journal_path, OpenError, RedbBackend, RedbOptions, JOURNAL_CAPACITY};
 use bacalhau_state::kv::{Backend, Durability, ReadTxn, StoreKind, Table, WriteTxn};
 
 const T: Table<String> = Table::new(0, "t");
@@ -97,19 +97,23 @@ fn commits_stay_recoverable_across_checkpoints_when_the_journal_fills() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
     let b = open(&path);
-    // ~100 KiB per commit: the 4 MiB journal fills and starts over several times.
-    let big = "x".repeat(100 << 10);
-    for i in 0..130 {
+    // ~200 KiB per commit: the journal fills and starts over about three times.
+    let big = "x".repeat(200 << 10);
+    let n = (3 * JOURNAL_CAPACITY / (200 << 10)) as usize;
+    for i in 0..n {
         put(&b, Durability::Immediate, &format!("k{i:03}"), &format!("{i}{big}"));
     }
     let copy = crash_copy(&path, dir.path());
     drop(b);
     let r = open(&copy);
-    for i in 0..130 {
+    for i in 0..n {
         let v = get(&r, &format!("k{i:03}")).unwrap_or_else(|| panic!("k{i:03} lost"));
         assert!(v.starts_with(&i.to_string()) && v.len() == big.len() + i.to_string().len());
     }
-    assert!(fs::metadata(journal_path(&copy)).unwrap().len() <= 4 << 20, "the journal never outgrows its capacity");
+    assert!(
+        fs::metadata(journal_path(&copy)).unwrap().len() <= JOURNAL_CAPACITY,
+        "the journal never outgrows its capacity"
+    );
 }
 
 #[test]

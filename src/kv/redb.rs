@@ -26,7 +26,7 @@
 //! A commit with [`Durability::Immediate`] is durable when it returns. By default
 //! ([`RedbOptions::journal`]) a writer makes it so with the commit journal beside the file
 //! (`<path>.journal`, [`journal_path`]): the transaction's changes are appended there and synced,
-//! and the redb commit itself skips its sync; every 4 MiB of journal, and at close, one redb
+//! and the redb commit itself skips its sync; every [`JOURNAL_CAPACITY`] bytes of journal, and at close, one redb
 //! durable commit makes the file whole again. An open after a crash replays the journal. A store
 //! operation writes six or seven tables, so this halves the bytes synced per operation; the
 //! format and its invariants are in `src/kv/redb/journal.rs`. Moving a store means moving a
@@ -80,7 +80,7 @@ use crate::error::StorageError;
 mod journal;
 mod open;
 mod txn;
-pub use journal::path_for as journal_path;
+pub use journal::{path_for as journal_path, CAPACITY as JOURNAL_CAPACITY};
 use journal::{Changes, Journal, Plan};
 pub use open::OpenError;
 use open::*;

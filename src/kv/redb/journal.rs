@@ -54,7 +54,7 @@ pub const MAGIC: &[u8; 8] = b"BSJRNL01";
 /// Bytes before the first frame.
 pub const HEADER_LEN: u64 = 64;
 /// Journal bytes between checkpoints: the file's largest size.
-pub const CAPACITY: u64 = 4 << 20;
+pub const CAPACITY: u64 = 16 << 20;
 /// Size of a new journal; it grows by doubling, zero-filled, up to [`CAPACITY`].
 const INITIAL_LEN: u64 = 64 << 10;
 const FRAME_HEAD: usize = 16;
