@@ -218,3 +218,20 @@ fn a_journal_left_by_a_deleted_store_is_replaced_when_a_new_store_is_created() {
     drop(b);
     assert_eq!(get(&open(&copy), "b").as_deref(), Some("2"));
 }
+
+#[test]
+fn a_clean_close_gives_back_the_space_of_a_grown_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    let initial = fs::metadata(journal_path(&path)).unwrap().len();
+    let big = "x".repeat(256 << 10);
+    for i in 0..4 {
+        put(&b, Durability::Immediate, &format!("k{i}"), &big);
+    }
+    assert!(fs::metadata(journal_path(&path)).unwrap().len() > initial, "frames grew the journal");
+    b.close().unwrap();
+    assert_eq!(fs::metadata(journal_path(&path)).unwrap().len(), initial);
+    let b = open(&path);
+    assert_eq!(get(&b, "k3").map(|v| v.len()), Some(big.len()));
+}

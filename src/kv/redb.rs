@@ -529,7 +529,10 @@ impl Backend for RedbBackend {
             None => Ok(()),
             Some(Handle::Read(db)) => db.close().map_err(database_storage_error),
             Some(Handle::Write(db)) => {
-                let checkpointed = self.checkpoint(&db);
+                let checkpointed = self.checkpoint(&db).and_then(|()| match self.journal() {
+                    Some(mut j) if !j.active() => j.shrink().map_err(|e| storage_error(::redb::StorageError::Io(e))),
+                    _ => Ok(()),
+                });
                 match db.close() {
                     // The live write transaction keeps the file open and closes it when it ends.
                     Ok(()) | Err(DatabaseError::TransactionInProgress) => checkpointed,

@@ -255,6 +255,17 @@ impl Journal {
         self.unlogged = false;
     }
 
+    /// Gives back the space of a grown journal. Only right after a checkpoint (nothing in the
+    /// journal is needed): called at close.
+    pub fn shrink(&mut self) -> io::Result<()> {
+        if self.pos == HEADER_LEN && self.len > INITIAL_LEN {
+            self.file.set_len(INITIAL_LEN)?;
+            self.file.sync_all()?;
+            self.len = INITIAL_LEN;
+        }
+        Ok(())
+    }
+
     /// Whether the file lacks something durable: frames written, or a `Durability::None`
     /// commit, since the last checkpoint.
     pub fn needs_checkpoint(&self) -> bool {
