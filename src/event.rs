@@ -6,7 +6,8 @@
 use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Evaluation, Execution, Job, LocalExecutionState};
+use crate::compute::Stored;
+use crate::model::{Evaluation, Execution, Job, LocalExecutionState, LocalView};
 
 /// What happened to the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +84,9 @@ impl Serialize for Event {
             EventObject::Job(o) => ObjectRef::Job(o),
             EventObject::Execution(o) => ObjectRef::Execution(o),
             EventObject::Evaluation(o) => ObjectRef::Evaluation(o),
-            EventObject::LocalExecution(o) => ObjectRef::LocalExecution(o),
+            EventObject::LocalExecution(o) => {
+                ObjectRef::LocalExecution(LocalView::new(o, o.state, o.version, o.update_time))
+            }
         };
         serialize_event(s, self.seq_num, self.operation, self.timestamp, object)
     }
@@ -95,7 +98,7 @@ enum ObjectRef<'a> {
     Job(&'a Job),
     Execution(&'a Execution),
     Evaluation(&'a Evaluation),
-    LocalExecution(&'a LocalExecutionState),
+    LocalExecution(LocalView<'a>),
 }
 
 fn serialize_event<S: serde::Serializer>(
@@ -121,14 +124,14 @@ fn serialize_event<S: serde::Serializer>(
         ObjectRef::Job(o) => m.serialize_entry("object", o)?,
         ObjectRef::Execution(o) => m.serialize_entry("object", o)?,
         ObjectRef::Evaluation(o) => m.serialize_entry("object", o)?,
-        ObjectRef::LocalExecution(o) => m.serialize_entry("object", o)?,
+        ObjectRef::LocalExecution(o) => m.serialize_entry("object", &o)?,
     }
     m.end()
 }
 
 /// An event as the log table holds it: the object is shared (`Arc`) with the record table, so
 /// appending the event of a change does not copy the record. Encodes exactly as [`Event`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub(crate) struct StoredEvent {
     pub seq_num: u64,
     pub operation: Operation,
@@ -136,13 +139,13 @@ pub(crate) struct StoredEvent {
     pub object: SharedObject,
 }
 
-/// [`EventObject`] behind `Arc`s.
-#[derive(Clone, Debug, PartialEq)]
+/// [`EventObject`] behind `Arc`s (a compute record as its store keeps it, see [`Stored`]).
+#[derive(Clone, Debug)]
 pub(crate) enum SharedObject {
     Job(Arc<Job>),
     Execution(Arc<Execution>),
     Evaluation(Arc<Evaluation>),
-    LocalExecution(Arc<LocalExecutionState>),
+    LocalExecution(Stored),
 }
 
 impl From<EventObject> for SharedObject {
@@ -151,7 +154,7 @@ impl From<EventObject> for SharedObject {
             EventObject::Job(o) => SharedObject::Job(Arc::new(o)),
             EventObject::Execution(o) => SharedObject::Execution(Arc::new(o)),
             EventObject::Evaluation(o) => SharedObject::Evaluation(Arc::new(o)),
-            EventObject::LocalExecution(o) => SharedObject::LocalExecution(Arc::new(o)),
+            EventObject::LocalExecution(o) => SharedObject::LocalExecution(Stored::new(o)),
         }
     }
 }
@@ -169,7 +172,7 @@ impl From<StoredEvent> for Event {
             SharedObject::Job(o) => EventObject::Job(Arc::unwrap_or_clone(o)),
             SharedObject::Execution(o) => EventObject::Execution(Arc::unwrap_or_clone(o)),
             SharedObject::Evaluation(o) => EventObject::Evaluation(Arc::unwrap_or_clone(o)),
-            SharedObject::LocalExecution(o) => EventObject::LocalExecution(Arc::unwrap_or_clone(o)),
+            SharedObject::LocalExecution(o) => EventObject::LocalExecution(o.into_record()),
         };
         Event { seq_num: e.seq_num, operation: e.operation, timestamp: e.timestamp, object }
     }
@@ -181,7 +184,7 @@ impl Serialize for StoredEvent {
             SharedObject::Job(o) => ObjectRef::Job(o),
             SharedObject::Execution(o) => ObjectRef::Execution(o),
             SharedObject::Evaluation(o) => ObjectRef::Evaluation(o),
-            SharedObject::LocalExecution(o) => ObjectRef::LocalExecution(o),
+            SharedObject::LocalExecution(o) => ObjectRef::LocalExecution(o.view()),
         };
         serialize_event(s, self.seq_num, self.operation, self.timestamp, object)
     }

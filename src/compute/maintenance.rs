@@ -3,7 +3,6 @@
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +45,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
     pub fn snapshot(&self) -> Result<ComputeSnapshot, ComputeError> {
         let mut snap = ComputeSnapshot { last_event_seq: LOG.last_seq(self.txn())?, ..Default::default() };
         self.txn().scan(EXECUTIONS, KeyRange::ALL, Direction::Forward, &mut |_, v| {
-            snap.executions.push(Arc::unwrap_or_clone(v));
+            snap.executions.push(v.into_record());
             Ok(true)
         })?;
         self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, v| {
@@ -67,7 +66,8 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
         let mut by_state = BTreeSet::new();
         let mut counts: BTreeMap<u8, u64> = BTreeMap::new();
         let mut ids = BTreeSet::new();
-        self.txn().scan(EXECUTIONS, KeyRange::ALL, Direction::Forward, &mut |k, v: Arc<LocalExecutionState>| {
+        self.txn().scan(EXECUTIONS, KeyRange::ALL, Direction::Forward, &mut |k, v: super::Stored| {
+            let v = v.into_record();
             if k != KeyBuf::new().str(v.id()).as_bytes() {
                 report.problems.push(alloc::format!("executions: record {} stored under another key", v.id()));
             }
@@ -131,7 +131,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             txn.put(BY_JOB, &by_job_key(&e), ())?;
             txn.put(BY_STATE, &by_state_key(&e), ())?;
             bump_count(txn, COUNTS, e.state.as_u8(), 1)?;
-            txn.put(EXECUTIONS, KeyBuf::new().str(e.id()).as_bytes(), Arc::new(e))?;
+            txn.put(EXECUTIONS, KeyBuf::new().str(e.id()).as_bytes(), super::Stored::new(e))?;
         }
         for (id, seq, h) in snap.history {
             txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), h)?;

@@ -12,14 +12,15 @@
 //! operations into one atomic (and, on a durable backend, one fsync'd) commit.
 
 mod maintenance;
+mod record;
 mod tx;
 
 pub use maintenance::ComputeSnapshot;
+pub(crate) use record::Stored;
 pub use tx::ComputeTx;
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
@@ -35,9 +36,9 @@ use crate::state::LocalExecutionStateType;
 use crate::time::Timestamp;
 use crate::transition::Policy;
 
-/// Records are shared (`Arc`) between this table and the events of their changes: the encoding
-/// is the record's own, so sharing changes nothing on disk.
-pub(crate) const EXECUTIONS: Table<Arc<LocalExecutionState>> = Table::new(1, "executions");
+/// Records are kept as [`Stored`] versions, shared with the events of their changes; a version
+/// encodes as the record it stands for, so this changes nothing on disk.
+pub(crate) const EXECUTIONS: Table<Stored> = Table::new(1, "executions");
 pub(crate) const HISTORY: Table<LocalStateHistory> = Table::new(2, "execution_history");
 pub(crate) const BY_JOB: Table<()> = Table::new(3, "executions_by_job");
 pub(crate) const BY_STATE: Table<()> = Table::new(4, "executions_by_state");
@@ -138,45 +139,48 @@ pub fn apply_state_update(
     policy: Policy,
     now: Timestamp,
 ) -> Result<(LocalExecutionState, LocalStateHistory), ComputeError> {
-    check_state_update(current, req, policy)?;
-    Ok(advance_state(current.clone(), req, now))
-}
-
-/// The change [`apply_state_update`] makes once its checks passed, taking the record by value so
-/// that the store's update path does not copy it.
-pub(crate) fn advance_state(
-    mut next: LocalExecutionState,
-    req: &UpdateExecutionStateRequest,
-    now: Timestamp,
-) -> (LocalExecutionState, LocalStateHistory) {
-    let previous_state = next.state;
+    check_state_update(current.id(), current.state, current.version, req, policy)?;
+    let mut next = current.clone();
     next.state = req.new_state;
     next.version += 1;
     next.update_time = now;
-    let entry = LocalStateHistory {
-        execution_id: next.id().into(),
-        previous_state,
-        new_state: req.new_state,
-        new_version: next.version,
-        comment: req.comment.clone(),
-        time: now,
-    };
-    (next, entry)
+    let entry = history_entry(next.id(), current.state, next.version, req, now);
+    Ok((next, entry))
 }
 
-/// The checks of [`apply_state_update`], in the same order, without making the change.
+/// The history entry of the change [`apply_state_update`] makes.
+pub(crate) fn history_entry(
+    id: &str,
+    previous_state: LocalExecutionStateType,
+    new_version: u64,
+    req: &UpdateExecutionStateRequest,
+    now: Timestamp,
+) -> LocalStateHistory {
+    LocalStateHistory {
+        execution_id: id.into(),
+        previous_state,
+        new_state: req.new_state,
+        new_version,
+        comment: req.comment.clone(),
+        time: now,
+    }
+}
+
+/// The checks of [`apply_state_update`], in the same order, without making the change, on the
+/// current record's ID, state and version.
 pub(crate) fn check_state_update(
-    current: &LocalExecutionState,
+    id: &str,
+    state: LocalExecutionStateType,
+    version: u64,
     req: &UpdateExecutionStateRequest,
     policy: Policy,
 ) -> Result<(), ComputeError> {
-    let id = current.id();
     let kind = RecordKind::LocalExecution;
     let conditions =
         Conditions { expected: &req.expected_states, expected_revision: req.expected_version, unexpected: &[] };
-    conditions.check(kind, id, current.state, current.version)?;
-    not_terminal(kind, id, current.state, req.new_state)?;
-    policy.check_local(id, Some(current.state), req.new_state)?;
+    conditions.check(kind, id, state, version)?;
+    not_terminal(kind, id, state, req.new_state)?;
+    policy.check_local(id, Some(state), req.new_state)?;
     if req.comment.len() > crate::limits::MAX_MESSAGE {
         return Err(ComputeError::InvalidArgument {
             field: "comment",
@@ -248,7 +252,7 @@ impl<B: Backend> ExecutionStore<B> {
     );
 }
 
-/// The event object of a compute record: the stored record itself, not a copy.
-pub(crate) fn event_object(s: &Arc<LocalExecutionState>) -> SharedObject {
-    SharedObject::LocalExecution(Arc::clone(s))
+/// The event object of a compute record: the stored version itself, not a copy.
+pub(crate) fn event_object(s: &Stored) -> SharedObject {
+    SharedObject::LocalExecution(s.clone())
 }

@@ -7,12 +7,12 @@
 //! failure poisons the transaction: it can then only roll back.
 
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::{
-    advance_state, check_state_update, event_object, validate_new_execution, ComputeStats, UpdateExecutionStateRequest,
-    BY_JOB, BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST, EXECUTIONS, HISTORY, LOG,
+    check_state_update, event_object, history_entry, validate_new_execution, ComputeStats, Stored,
+    UpdateExecutionStateRequest, BY_JOB, BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST,
+    EXECUTIONS, HISTORY, LOG,
 };
 use crate::clock::Clock;
 use crate::error::{ComputeError, StorageError};
@@ -55,7 +55,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
         &mut self.txn
     }
 
-    fn resolve(&self, id: &str) -> Result<(String, Arc<LocalExecutionState>), ComputeError> {
+    fn resolve(&self, id: &str) -> Result<(String, Stored), ComputeError> {
         match lookup(&self.txn, EXECUTIONS, id)? {
             Lookup::Found(id, rec) => Ok((id, rec)),
             Lookup::Missing => Err(ComputeError::ExecutionNotFound { id: id.into() }),
@@ -64,7 +64,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
     }
 
     fn load(&self, id: &str) -> Result<LocalExecutionState, ComputeError> {
-        self.txn.get(EXECUTIONS, KeyBuf::new().str(id).as_bytes())?.map(Arc::unwrap_or_clone).ok_or_else(|| {
+        self.txn.get(EXECUTIONS, KeyBuf::new().str(id).as_bytes())?.map(Stored::into_record).ok_or_else(|| {
             StorageError::Corrupt {
                 table: EXECUTIONS.name(),
                 detail: alloc::format!("index entry for missing execution {id}"),
@@ -75,7 +75,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 
     /// See [`ExecutionStore::get_execution`](super::ExecutionStore::get_execution).
     pub fn get_execution(&self, id: &str) -> Result<LocalExecutionState, ComputeError> {
-        self.resolve(id).map(|(_, rec)| Arc::unwrap_or_clone(rec))
+        self.resolve(id).map(|(_, rec)| rec.into_record())
     }
 
     /// See [`ExecutionStore::get_executions`](super::ExecutionStore::get_executions).
@@ -139,7 +139,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
             |_| true,
             invalid_token,
         )?;
-        Ok(Page { items: page.items.into_iter().map(Arc::unwrap_or_clone).collect(), next_token: page.next_token })
+        Ok(Page { items: page.items.into_iter().map(Stored::into_record).collect(), next_token: page.next_token })
     }
 
     /// See [`ExecutionStore::get_execution_count`](super::ExecutionStore::get_execution_count).
@@ -234,23 +234,24 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             }
             // Checks done; from here on only writes.
             let id = String::from(rec.id());
-            let rec = Arc::new(rec);
-            tx.txn.put(EXECUTIONS, key.as_bytes(), Arc::clone(&rec))?;
+            let (state, version, time) = (rec.state, rec.version, rec.update_time);
+            let rec = Stored::new(rec);
+            tx.txn.put(EXECUTIONS, key.as_bytes(), rec.clone())?;
             tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
-            tx.txn.put(BY_STATE, state_key(rec.state, &id).as_bytes(), ())?;
-            bump_count(&mut tx.txn, COUNTS, rec.state.as_u8(), 1)?;
+            tx.txn.put(BY_STATE, state_key(state, &id).as_bytes(), ())?;
+            bump_count(&mut tx.txn, COUNTS, state.as_u8(), 1)?;
             let entry = LocalStateHistory {
                 execution_id: id.clone(),
                 previous_state: LocalExecutionStateType::Undefined,
-                new_state: rec.state,
-                new_version: rec.version,
+                new_state: state,
+                new_version: version,
                 comment: CREATED_COMMENT.into(),
-                time: rec.update_time,
+                time,
             };
             tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(1).as_bytes(), entry)?;
             let now = tx.now_nanos();
             LOG.append(&mut tx.txn, now, Operation::Create, event_object(&rec))?;
-            Ok(Arc::unwrap_or_clone(rec))
+            Ok(rec.into_record())
         })
     }
 
@@ -262,25 +263,25 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
         self.guarded(|tx| {
             let (id, current) = tx.resolve(&req.execution_id)?;
             let now = tx.clock.now();
-            check_state_update(&current, &req, tx.policy)?;
-            let previous = current.state;
+            let previous = current.state();
+            check_state_update(current.id(), previous, current.version(), &req, tx.policy)?;
             let seq = next_seq(&tx.txn, HISTORY, &id)?;
-            // A backend that decodes hands over a private copy, which becomes the new version; the
-            // memory backend's record is shared with the event log, so this is its one copy.
-            let (next, mut entry) = advance_state(Arc::unwrap_or_clone(current), &req, now);
-            entry.execution_id.clone_from(&id);
-            let next = Arc::new(next);
+            // The new version shares the current one's record: nothing is copied until the
+            // caller's copy is made on return.
+            let next = current.advanced(req.new_state, now);
+            drop(current);
+            let entry = history_entry(&id, previous, next.version(), &req, now);
             // Checks done; from here on only writes.
-            tx.txn.put(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), Arc::clone(&next))?;
-            if previous != next.state {
+            tx.txn.put(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), next.clone())?;
+            if previous != next.state() {
                 tx.txn.delete(BY_STATE, state_key(previous, &id).as_bytes())?;
-                tx.txn.put(BY_STATE, state_key(next.state, &id).as_bytes(), ())?;
+                tx.txn.put(BY_STATE, state_key(next.state(), &id).as_bytes(), ())?;
                 bump_count(&mut tx.txn, COUNTS, previous.as_u8(), -1)?;
-                bump_count(&mut tx.txn, COUNTS, next.state.as_u8(), 1)?;
+                bump_count(&mut tx.txn, COUNTS, next.state().as_u8(), 1)?;
             }
             tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), entry)?;
             LOG.append(&mut tx.txn, now.saturating_unix_nanos(), Operation::Update, event_object(&next))?;
-            Ok(Arc::unwrap_or_clone(next))
+            Ok(next.into_record())
         })
     }
 
@@ -299,8 +300,8 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             // same transaction as the record (SPEC W-C1).
             tx.txn.delete(EXECUTIONS, KeyBuf::new().str(&id).as_bytes())?;
             tx.txn.delete(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes())?;
-            tx.txn.delete(BY_STATE, state_key(rec.state, &id).as_bytes())?;
-            bump_count(&mut tx.txn, COUNTS, rec.state.as_u8(), -1)?;
+            tx.txn.delete(BY_STATE, state_key(rec.state(), &id).as_bytes())?;
+            bump_count(&mut tx.txn, COUNTS, rec.state().as_u8(), -1)?;
             for k in &history_keys {
                 tx.txn.delete(HISTORY, k)?;
             }

@@ -11,7 +11,7 @@ use crate::time::Timestamp;
 
 /// One execution as a compute node tracks it, with the full execution (and job) the requester
 /// sent, which the node needs to run it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct LocalExecutionState {
     /// The execution, including its embedded job. Never absent (SPEC W-C9).
@@ -35,6 +35,55 @@ pub struct LocalExecutionState {
     /// Never written by Bacalhau; kept for shape compatibility.
     #[serde(rename = "LatestComment")]
     pub latest_comment: String,
+}
+
+/// How a [`LocalExecutionState`] serializes, with the fields a state change sets given
+/// separately: the compute store keeps each version as the previous one's record plus these
+/// three fields, and writes it without assembling it. The record's own `Serialize` is this view
+/// of itself, so both encode identically by construction.
+#[derive(Serialize)]
+#[serde(rename = "LocalExecutionState")]
+pub(crate) struct LocalView<'a> {
+    #[serde(rename = "Execution")]
+    pub execution: &'a Execution,
+    #[serde(rename = "RequesterNodeID")]
+    pub requester_node_id: &'a str,
+    #[serde(rename = "State")]
+    pub state: LocalExecutionStateType,
+    #[serde(rename = "Version")]
+    pub version: u64,
+    #[serde(rename = "CreateTime")]
+    pub create_time: Timestamp,
+    #[serde(rename = "UpdateTime")]
+    pub update_time: Timestamp,
+    #[serde(rename = "LatestComment")]
+    pub latest_comment: &'a str,
+}
+
+impl<'a> LocalView<'a> {
+    /// `base` with `state`, `version` and `update_time` replaced.
+    pub fn new(
+        base: &'a LocalExecutionState,
+        state: LocalExecutionStateType,
+        version: u64,
+        update_time: Timestamp,
+    ) -> Self {
+        LocalView {
+            execution: &base.execution,
+            requester_node_id: &base.requester_node_id,
+            state,
+            version,
+            create_time: base.create_time,
+            update_time,
+            latest_comment: &base.latest_comment,
+        }
+    }
+}
+
+impl Serialize for LocalExecutionState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        LocalView::new(self, self.state, self.version, self.update_time).serialize(s)
+    }
 }
 
 impl LocalExecutionState {

@@ -14,6 +14,7 @@ pub use execution::{AllocatedResources, Execution, RunCommandResult, SpecConfig}
 pub use history::{JobHistory, LocalStateHistory, StateChange};
 pub use job::{Constraint, Job, JobType, Task};
 pub use local::LocalExecutionState;
+pub(crate) use local::LocalView;
 
 use alloc::string::String;
 use alloc::vec::Vec;
