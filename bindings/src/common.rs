@@ -1,6 +1,6 @@
 //! Methods every JS store and transaction class has, written once: the event log, checkpoints,
 //! snapshots and the consistency check. Each invocation emits its own `#[wasm_bindgen] impl`
-//! block (wasm-bindgen allows several per class); `F`, `with`, `convert`, `to_js` and `bigint`
+//! block (wasm-bindgen allows several per class); `F`, `with`, `run`, `convert` and `js`
 //! resolve in the invoking module, so each class keeps its own error family.
 
 /// The log, snapshot and check methods of one class; `$stats` is the TypeScript name of its
@@ -12,7 +12,7 @@ macro_rules! shared_ops {
             /// Counts per state, totals and the last event sequence number.
             #[wasm_bindgen(unchecked_return_type = $stats)]
             pub fn stats(&self) -> Result<JsValue, JsValue> {
-                convert::plain_to_js(F, &self.with(|r| r.stats())?)
+                convert::plain_js(F, self.with(|r| r.stats())?)
             }
 
             /// Events after sequence number `after` (default 0), oldest first; `limit` 0 or
@@ -25,7 +25,7 @@ macro_rules! shared_ops {
             ) -> Result<JsValue, JsValue> {
                 let after = convert::opt_u64(F, &after, "after")?;
                 let limit = convert::opt_u32(F, &limit, "limit")?;
-                to_js(F, &self.with(|r| r.events_after(after, limit))?)
+                js(F, self.with(|r| r.events_after(after, limit))?)
             }
 
             /// Stores `seq` under the consumer name `name`.
@@ -36,7 +36,7 @@ macro_rules! shared_ops {
             ) -> Result<(), JsValue> {
                 let name = convert::string(F, &name, "name")?;
                 let seq = convert::u64_value(F, &seq, "seq")?;
-                self.with(|r| r.checkpoint(&name, seq))
+                self.with(|r| r.checkpoint(&name, seq)).map(drop)
             }
 
             /// The sequence number stored under `name`, or `null`.
@@ -46,14 +46,14 @@ macro_rules! shared_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let name = convert::string(F, &name, "name")?;
-                Ok(self.with(|r| r.get_checkpoint(&name))?.map_or(JsValue::NULL, bigint))
+                js(F, self.with(|r| r.get_checkpoint(&name))?)
             }
 
             /// The store's contents as snapshot bytes (versioned CBOR with a magic header and a
             /// checksum; byte-identical to a native export of the same contents).
             #[wasm_bindgen(js_name = exportSnapshot)]
             pub fn export_snapshot(&self) -> Result<js_sys::Uint8Array, JsValue> {
-                let bytes = self.with(|r| r.export_snapshot())?;
+                let bytes = self.with_bytes(|r| r.export_snapshot())?;
                 Ok(js_sys::Uint8Array::from(&bytes[..]))
             }
 
@@ -64,13 +64,13 @@ macro_rules! shared_ops {
                 #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
             ) -> Result<(), JsValue> {
                 let bytes = convert::bytes(F, &bytes, "bytes")?;
-                self.with(|r| r.import_snapshot(&bytes))
+                self.with(|r| r.import_snapshot(&bytes)).map(drop)
             }
 
             /// Recomputes every index and count from the records and reports differences.
             #[wasm_bindgen(unchecked_return_type = "CheckReport")]
             pub fn check(&self) -> Result<JsValue, JsValue> {
-                to_js(F, &self.with(|r| r.check())?)
+                js(F, self.with(|r| r.check())?)
             }
 
             /// Deletes events up to and including `through`; returns how many were deleted.
@@ -80,7 +80,7 @@ macro_rules! shared_ops {
                 #[wasm_bindgen(unchecked_param_type = "bigint | number")] through: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let through = convert::u64_value(F, &through, "through")?;
-                Ok(bigint(self.with(|r| r.trim_events(through))?))
+                js(F, self.with(|r| r.trim_events(through))?)
             }
         }
     };
@@ -117,3 +117,30 @@ macro_rules! clock_ops {
     };
 }
 pub(crate) use clock_ops;
+
+/// `with` and `with_bytes` of a class whose `run` executes a boxed operation: `with` returns the
+/// CBOR of the operation's result (built into a JS value by `convert::js` after the transaction),
+/// `with_bytes` returns bytes the operation produced itself (snapshots).
+macro_rules! with_op {
+    ($t:ident, $tx:ident, $err:ident) => {
+        impl $t {
+            fn with<R: serde::Serialize>(
+                &self,
+                op: impl for<'a> FnOnce(&mut $tx<'a, MemoryWrite<'a>>) -> Result<R, $err>,
+            ) -> Result<Vec<u8>, JsValue> {
+                self.run(Box::new(|tx: &mut $tx<'_, MemoryWrite<'_>>| {
+                    let out = op(tx)?;
+                    Ok(bacalhau_state::snapshot::to_cbor(&out)?)
+                }))
+            }
+
+            fn with_bytes(
+                &self,
+                op: impl for<'a> FnOnce(&mut $tx<'a, MemoryWrite<'a>>) -> Result<Vec<u8>, $err>,
+            ) -> Result<Vec<u8>, JsValue> {
+                self.run(Box::new(|tx: &mut $tx<'_, MemoryWrite<'_>>| op(tx)))
+            }
+        }
+    };
+}
+pub(crate) use with_op;

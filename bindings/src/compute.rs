@@ -15,7 +15,7 @@ use bacalhau_state::{ComputeError, ExecutionStore};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, bigint, to_js};
+use crate::convert::{self, js};
 use crate::error::{self, Family};
 
 const F: Family = Family::Compute;
@@ -37,16 +37,18 @@ pub struct ComputeTransaction {
     slot: Rc<Cell<*mut Tx>>,
 }
 
+/// One operation on the open transaction, returning its result's CBOR. Boxed so that the store
+/// and the transaction handle each run every operation through one compiled function: the
+/// transaction machinery is not copied into each of the ~20 methods of each class.
+type Op<'o> = Box<dyn for<'a> FnOnce(&mut ComputeTx<'a, MemoryWrite<'a>>) -> Result<Vec<u8>, ComputeError> + 'o>;
+
 impl ComputeStore {
     /// Every operation, reads included, runs as a one-operation write transaction. Observably
     /// the same as the core's read path here (one thread, a read-only write transaction commits
     /// nothing), and it halves the code size: each operation is compiled once, for the write
     /// transaction that `transaction` callbacks need anyway, not again for the read one.
-    fn with<R>(
-        &self,
-        op: impl for<'a> FnOnce(&mut ComputeTx<'a, MemoryWrite<'a>>) -> Result<R, ComputeError>,
-    ) -> Result<R, JsValue> {
-        self.inner.transaction(op).map_err(error::compute)
+    fn run(&self, op: Op<'_>) -> Result<Vec<u8>, JsValue> {
+        self.inner.transaction(|tx| op(tx)).map_err(error::compute)
     }
 }
 
@@ -57,10 +59,7 @@ impl ComputeTransaction {
     /// the transaction again. Taking the pointer out of the slot for the duration of `op` makes
     /// a nested use (e.g. a JS getter re-entering this handle) see null instead of creating a
     /// second `&mut`. Wasm is single-threaded and `Rc` keeps the handle on this thread.
-    fn with<R>(
-        &self,
-        op: impl for<'a> FnOnce(&mut ComputeTx<'a, MemoryWrite<'a>>) -> Result<R, ComputeError>,
-    ) -> Result<R, JsValue> {
+    fn run(&self, op: Op<'_>) -> Result<Vec<u8>, JsValue> {
         let p = self.slot.replace(ptr::null_mut());
         if p.is_null() {
             return Err(error::tx_inactive(F));
@@ -72,6 +71,9 @@ impl ComputeTransaction {
         out.map_err(error::compute)
     }
 }
+
+crate::common::with_op!(ComputeStore, ComputeTx, ComputeError);
+crate::common::with_op!(ComputeTransaction, ComputeTx, ComputeError);
 
 /// Why a JS transaction did not commit.
 enum TxFail {
@@ -97,7 +99,7 @@ macro_rules! compute_ops {
                 #[wasm_bindgen(unchecked_param_type = "LocalExecutionStateInput")] record: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let rec = convert::object(F, record, "record")?;
-                to_js(F, &self.with(|r| r.create_execution(rec))?)
+                js(F, self.with(|r| r.create_execution(rec))?)
             }
 
             /// The execution with this ID, or with this unique ID prefix.
@@ -107,7 +109,7 @@ macro_rules! compute_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &id, "id")?;
-                to_js(F, &self.with(|r| r.get_execution(&id))?)
+                js(F, self.with(|r| r.get_execution(&id))?)
             }
 
             /// The job's executions on this node, oldest update first.
@@ -117,13 +119,13 @@ macro_rules! compute_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] job_id: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &job_id, "jobId")?;
-                to_js(F, &self.with(|r| r.get_executions(&id))?)
+                js(F, self.with(|r| r.get_executions(&id))?)
             }
 
             /// Every `Running` or `Publishing` execution (what a restart must resume).
             #[wasm_bindgen(js_name = getLiveExecutions, unchecked_return_type = "LocalExecutionState[]")]
             pub fn get_live_executions(&self) -> Result<JsValue, JsValue> {
-                to_js(F, &self.with(|r| r.get_live_executions())?)
+                js(F, self.with(|r| r.get_live_executions())?)
             }
 
             /// The job's most recently updated active execution, or `null`.
@@ -133,7 +135,7 @@ macro_rules! compute_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] job_id: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &job_id, "jobId")?;
-                to_js(F, &self.with(|r| r.get_active_execution(&id))?)
+                js(F, self.with(|r| r.get_active_execution(&id))?)
             }
 
             /// The execution's state history, one page at a time.
@@ -145,7 +147,7 @@ macro_rules! compute_ops {
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &id, "id")?;
                 let page = convert::options(F, page, "page", &["limit"])?;
-                to_js(F, &self.with(|r| r.get_execution_history(&id, &page))?)
+                js(F, self.with(|r| r.get_execution_history(&id, &page))?)
             }
 
             /// Every execution in ID order, one page at a time.
@@ -155,7 +157,7 @@ macro_rules! compute_ops {
                 #[wasm_bindgen(unchecked_optional_param_type = "PageRequest | null")] page: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let page = convert::options(F, page, "page", &["limit"])?;
-                to_js(F, &self.with(|r| r.list_executions(&page))?)
+                js(F, self.with(|r| r.list_executions(&page))?)
             }
 
             /// Applies a conditional state change and returns the updated record.
@@ -165,7 +167,7 @@ macro_rules! compute_ops {
                 #[wasm_bindgen(unchecked_param_type = "UpdateExecutionStateRequest")] request: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let req = convert::object(F, request, "request")?;
-                to_js(F, &self.with(|r| r.update_execution_state(req))?)
+                js(F, self.with(|r| r.update_execution_state(req))?)
             }
 
             /// Deletes an execution with its history and index entries.
@@ -175,7 +177,7 @@ macro_rules! compute_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
             ) -> Result<(), JsValue> {
                 let id = convert::string(F, &id, "id")?;
-                self.with(|r| r.delete_execution(&id))
+                self.with(|r| r.delete_execution(&id)).map(drop)
             }
 
             /// Number of executions in `state` (exact).
@@ -185,7 +187,7 @@ macro_rules! compute_ops {
                 #[wasm_bindgen(unchecked_param_type = "LocalExecutionStateName | number")] state: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let state = convert::from_js(F, state, "state")?;
-                Ok(bigint(self.with(|r| r.get_execution_count(state))?))
+                js(F, self.with(|r| r.get_execution_count(state))?)
             }
         }
     };

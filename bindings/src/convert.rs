@@ -16,7 +16,6 @@
 
 use js_sys::{BigInt, Number, Object, Reflect};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -76,27 +75,43 @@ pub(crate) fn string(f: Family, v: &JsValue, field: &str) -> Result<String, JsVa
 /// API) presents them: snapshots must be byte-identical across platforms, so JS insertion order
 /// must not leak into stored maps. `undefined` properties count as absent.
 pub(crate) fn from_js<T: DeserializeOwned>(f: Family, v: JsValue, field: &str) -> Result<T, JsValue> {
-    let buf = match js_to_cbor(&v) {
-        Some(buf) => buf,
-        None => {
-            let mut buf = Vec::with_capacity(256);
-            write_cbor(f, &v, field, &mut buf, 0)?;
-            buf
-        }
-    };
-    ciborium::from_reader(buf.as_slice()).map_err(|e| match e {
+    let buf = cbor_of(f, &v, field)?;
+    ciborium::from_reader(buf.as_slice()).map_err(|e| decode_error(f, field, e))
+}
+
+// The non-generic halves of `from_js` and `options` stay out of line: inlined, they would be
+// copied into every argument type's instantiation.
+#[inline(never)]
+fn cbor_of(f: Family, v: &JsValue, field: &str) -> Result<Vec<u8>, JsValue> {
+    if let Some(buf) = js_to_cbor(v) {
+        return Ok(buf);
+    }
+    let mut buf = Vec::with_capacity(256);
+    write_cbor(f, v, field, &mut buf, 0)?;
+    Ok(buf)
+}
+
+#[inline(never)]
+fn decode_error<E: core::fmt::Debug>(f: Family, field: &str, e: ciborium::de::Error<E>) -> JsValue {
+    match e {
         ciborium::de::Error::Semantic(_, msg) => error::invalid(f, field, msg),
         other => error::invalid(f, field, format_args!("{other:?}")),
-    })
+    }
 }
 
 /// A required object argument (records and requests): a string or number there is a caller
 /// mistake that serde's `#[serde(default)]` structs would otherwise hide.
 pub(crate) fn object<T: DeserializeOwned>(f: Family, v: JsValue, field: &str) -> Result<T, JsValue> {
-    if !v.is_object() || js_sys::Array::is_array(&v) {
-        return Err(error::invalid(f, field, format_args!("expected an object, got {}", describe(&v))));
-    }
+    check_object(f, &v, field)?;
     from_js(f, v, field)
+}
+
+#[inline(never)]
+fn check_object(f: Family, v: &JsValue, field: &str) -> Result<(), JsValue> {
+    if !v.is_object() || js_sys::Array::is_array(v) {
+        return Err(error::invalid(f, field, format_args!("expected an object, got {}", describe(v))));
+    }
+    Ok(())
 }
 
 const MAX_DEPTH: usize = 64;
@@ -202,15 +217,21 @@ pub(crate) fn options<T: DeserializeOwned + Default>(
     if is_absent(&v) {
         return Ok(T::default());
     }
+    check_small(f, &v, field, small)?;
+    object(f, v, field)
+}
+
+#[inline(never)]
+fn check_small(f: Family, v: &JsValue, field: &str, small: &[&str]) -> Result<(), JsValue> {
     if v.is_object() {
         for k in small {
-            let x = Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+            let x = Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
             if !is_absent(&x) {
                 u32_value(f, &x, &format!("{field}.{k}"))?;
             }
         }
     }
-    object(f, v, field)
+    Ok(())
 }
 
 /// An exact integer from a safe-integer `number` or a `bigint`, as i128 for range checks.
@@ -283,25 +304,19 @@ pub(crate) fn bytes(f: Family, v: &JsValue, field: &str) -> Result<Vec<u8>, JsVa
     }
 }
 
-/// A result as a JS value (see the module docs for the mapping). The record is encoded by the
-/// core's one CBOR encoder and built on the JS side, so no record type has a second serializer
-/// in the module.
-pub(crate) fn to_js<T: Serialize + ?Sized>(f: Family, v: &T) -> Result<JsValue, JsValue> {
-    build(f, v, false)
+/// A result as a JS value from its CBOR (see the module docs for the mapping). Results are
+/// encoded by the core's one CBOR encoder (`snapshot::to_cbor`) and built on the JS side, so no
+/// record type has a second serializer in the module.
+pub(crate) fn js(f: Family, cbor: Vec<u8>) -> Result<JsValue, JsValue> {
+    build(f, &cbor, false)
 }
 
 /// A result without records (`stats()`): its map keys are state names, so the record rules
 /// (which keys hold execution states) must not apply.
-pub(crate) fn plain_to_js<T: Serialize + ?Sized>(f: Family, v: &T) -> Result<JsValue, JsValue> {
-    build(f, v, true)
+pub(crate) fn plain_js(f: Family, cbor: Vec<u8>) -> Result<JsValue, JsValue> {
+    build(f, &cbor, true)
 }
 
-fn build<T: Serialize + ?Sized>(f: Family, v: &T, plain: bool) -> Result<JsValue, JsValue> {
-    let bytes = bacalhau_state::snapshot::to_cbor(v).map_err(|e| error::encode(f, e))?;
-    cbor_to_js(&bytes, plain).map_err(|e| error::encode(f, e.as_string().unwrap_or_default()))
-}
-
-/// A `u64` result as a `bigint`.
-pub(crate) fn bigint(v: u64) -> JsValue {
-    BigInt::from(v).into()
+fn build(f: Family, cbor: &[u8], plain: bool) -> Result<JsValue, JsValue> {
+    cbor_to_js(cbor, plain).map_err(|e| error::encode(f, e.as_string().unwrap_or_default()))
 }

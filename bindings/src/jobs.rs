@@ -14,7 +14,7 @@ use bacalhau_state::{JobStore as CoreJobStore, JobStoreError};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, bigint, to_js};
+use crate::convert::{self, js};
 use crate::error::{self, Family};
 
 const F: Family = Family::Jobs;
@@ -36,27 +36,23 @@ pub struct JobTransaction {
     slot: Rc<Cell<*mut Tx>>,
 }
 
+/// One operation on the open transaction, returning its result's CBOR (boxed for the same
+/// reason as in compute.rs: one compiled transaction path per class).
+type Op<'o> = Box<dyn for<'a> FnOnce(&mut JobTx<'a, MemoryWrite<'a>>) -> Result<Vec<u8>, JobStoreError> + 'o>;
+
 impl JobStore {
-    /// Every operation, reads included, runs as a one-operation write transaction. Observably
-    /// the same as the core's read path here (one thread, a read-only write transaction commits
-    /// nothing), and it halves the code size: each operation is compiled once, for the write
-    /// transaction that `transaction` callbacks need anyway, not again for the read one.
-    fn with<R>(
-        &self,
-        op: impl for<'a> FnOnce(&mut JobTx<'a, MemoryWrite<'a>>) -> Result<R, JobStoreError>,
-    ) -> Result<R, JsValue> {
-        self.inner.transaction(op).map_err(error::jobs)
+    /// Every operation, reads included, runs as a one-operation write transaction (see
+    /// `ComputeStore::run`).
+    fn run(&self, op: Op<'_>) -> Result<Vec<u8>, JsValue> {
+        self.inner.transaction(|tx| op(tx)).map_err(error::jobs)
     }
 }
 
 impl JobTransaction {
-    /// Same safety argument as `ComputeTransaction::with`: the pointer is set only while the
+    /// Same safety argument as `ComputeTransaction::run`: the pointer is set only while the
     /// store's `transaction` is inside the JS callback, and is taken out of the slot while in
     /// use so that no second `&mut` can exist.
-    fn with<R>(
-        &self,
-        op: impl for<'a> FnOnce(&mut JobTx<'a, MemoryWrite<'a>>) -> Result<R, JobStoreError>,
-    ) -> Result<R, JsValue> {
+    fn run(&self, op: Op<'_>) -> Result<Vec<u8>, JsValue> {
         let p = self.slot.replace(ptr::null_mut());
         if p.is_null() {
             return Err(error::tx_inactive(F));
@@ -67,6 +63,9 @@ impl JobTransaction {
         out.map_err(error::jobs)
     }
 }
+
+crate::common::with_op!(JobStore, JobTx, JobStoreError);
+crate::common::with_op!(JobTransaction, JobTx, JobStoreError);
 
 /// Why a JS transaction did not commit.
 enum TxFail {
@@ -95,7 +94,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "JobInput")] job: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let job = convert::object(F, job, "job")?;
-                to_js(F, &self.with(|r| r.create_job(job))?)
+                js(F, self.with(|r| r.create_job(job))?)
             }
 
             /// The job with this ID, or with this unique ID prefix.
@@ -105,7 +104,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &id, "id")?;
-                to_js(F, &self.with(|r| r.get_job(&id))?)
+                js(F, self.with(|r| r.get_job(&id))?)
             }
 
             /// Jobs matching `query`, one page at a time.
@@ -115,13 +114,13 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_optional_param_type = "JobQuery | null")] query: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let q = convert::options(F, query, "query", PAGING)?;
-                to_js(F, &self.with(|r| r.get_jobs(&q))?)
+                js(F, self.with(|r| r.get_jobs(&q))?)
             }
 
             /// Every non-terminal job, in ID order.
             #[wasm_bindgen(js_name = getInProgressJobs, unchecked_return_type = "Job[]")]
             pub fn get_in_progress_jobs(&self) -> Result<JsValue, JsValue> {
-                to_js(F, &self.with(|r| r.get_in_progress_jobs())?)
+                js(F, self.with(|r| r.get_in_progress_jobs())?)
             }
 
             /// The job's history in write order, filtered and paged.
@@ -133,7 +132,7 @@ macro_rules! job_ops {
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &job_id, "jobId")?;
                 let q = convert::options(F, query, "query", PAGING)?;
-                to_js(F, &self.with(|r| r.get_job_history(&id, &q))?)
+                js(F, self.with(|r| r.get_job_history(&id, &q))?)
             }
 
             /// Applies a conditional job state change and returns the updated job.
@@ -143,7 +142,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "UpdateJobStateRequest")] request: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let req = convert::object(F, request, "request")?;
-                to_js(F, &self.with(|r| r.update_job_state(req))?)
+                js(F, self.with(|r| r.update_job_state(req))?)
             }
 
             /// Deletes a job with its executions, evaluations, history and index entries.
@@ -153,7 +152,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
             ) -> Result<(), JsValue> {
                 let id = convert::string(F, &id, "id")?;
-                self.with(|r| r.delete_job(&id))
+                self.with(|r| r.delete_job(&id)).map(drop)
             }
 
             /// Stores a new execution of an existing job and returns it as stored.
@@ -163,7 +162,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "ExecutionInput")] execution: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let e = convert::object(F, execution, "execution")?;
-                to_js(F, &self.with(|r| r.create_execution(e))?)
+                js(F, self.with(|r| r.create_execution(e))?)
             }
 
             /// The execution with this ID, or with this unique ID prefix.
@@ -173,7 +172,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &id, "id")?;
-                to_js(F, &self.with(|r| r.get_execution(&id))?)
+                js(F, self.with(|r| r.get_execution(&id))?)
             }
 
             /// Executions matching every given filter, in ID order.
@@ -183,7 +182,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_optional_param_type = "GetExecutionsOptions | null")] options: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let o = convert::options(F, options, "options", &[])?;
-                to_js(F, &self.with(|r| r.get_executions(&o))?)
+                js(F, self.with(|r| r.get_executions(&o))?)
             }
 
             /// Applies a conditional execution patch and returns the updated execution.
@@ -193,7 +192,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "UpdateExecutionRequest")] request: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let req = convert::object(F, request, "request")?;
-                to_js(F, &self.with(|r| r.update_execution(req))?)
+                js(F, self.with(|r| r.update_execution(req))?)
             }
 
             /// Stores a new evaluation of an existing job.
@@ -203,7 +202,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "EvaluationInput")] evaluation: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let ev = convert::object(F, evaluation, "evaluation")?;
-                to_js(F, &self.with(|r| r.create_evaluation(ev))?)
+                js(F, self.with(|r| r.create_evaluation(ev))?)
             }
 
             /// The evaluation with this ID, or with this unique ID prefix.
@@ -213,7 +212,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &id, "id")?;
-                to_js(F, &self.with(|r| r.get_evaluation(&id))?)
+                js(F, self.with(|r| r.get_evaluation(&id))?)
             }
 
             /// The job's evaluations, in ID order.
@@ -223,7 +222,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] job_id: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let id = convert::string(F, &job_id, "jobId")?;
-                to_js(F, &self.with(|r| r.get_evaluations(&id))?)
+                js(F, self.with(|r| r.get_evaluations(&id))?)
             }
 
             /// Applies a conditional evaluation status change.
@@ -233,7 +232,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "UpdateEvaluationRequest")] request: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let req = convert::object(F, request, "request")?;
-                to_js(F, &self.with(|r| r.update_evaluation(req))?)
+                js(F, self.with(|r| r.update_evaluation(req))?)
             }
 
             /// Deletes an evaluation and its index entry.
@@ -243,7 +242,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
             ) -> Result<(), JsValue> {
                 let id = convert::string(F, &id, "id")?;
-                self.with(|r| r.delete_evaluation(&id))
+                self.with(|r| r.delete_evaluation(&id)).map(drop)
             }
 
             /// Number of jobs in `state` (exact).
@@ -253,7 +252,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "JobStateName | number")] state: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let state = convert::from_js(F, state, "state")?;
-                Ok(bigint(self.with(|r| r.get_job_count(state))?))
+                js(F, self.with(|r| r.get_job_count(state))?)
             }
 
             /// Number of executions in compute state `state` (exact).
@@ -263,7 +262,7 @@ macro_rules! job_ops {
                 #[wasm_bindgen(unchecked_param_type = "ExecutionStateName | number")] state: JsValue,
             ) -> Result<JsValue, JsValue> {
                 let state = convert::from_js(F, state, "state")?;
-                Ok(bigint(self.with(|r| r.get_execution_count(state))?))
+                js(F, self.with(|r| r.get_execution_count(state))?)
             }
         }
     };
