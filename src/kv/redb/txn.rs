@@ -252,7 +252,7 @@ impl WriteTxn for RedbWrite<'_> {
         let mut buf = std::mem::take(&mut self.buf);
         let result = encode(&mut buf, value)
             .and_then(|()| self.table_mut(table.name())?.insert(key, buf.as_slice()).map(drop).map_err(storage_error));
-        if let (Ok(()), Some((_, changes))) = (&result, &mut self.journal) {
+        if let (Ok(()), Some((_, changes)), false) = (&result, &mut self.journal, self.unlogged) {
             changes.put(table.name(), key, &buf);
         }
         self.buf = buf;
@@ -262,7 +262,7 @@ impl WriteTxn for RedbWrite<'_> {
     fn delete<V: Value>(&mut self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError> {
         let t = self.table_mut(table.name())?;
         let existed = t.remove(key).map_err(storage_error)?.is_some();
-        if let (true, Some((_, changes))) = (existed, &mut self.journal) {
+        if let (true, Some((_, changes)), false) = (existed, &mut self.journal, self.unlogged) {
             changes.delete(table.name(), key);
         }
         Ok(existed)
