@@ -20,7 +20,8 @@
 //! * a new write works.
 //!
 //! SIGKILL ends the process, not the machine: what the kernel holds in its page cache survives.
-//! This tests the store's and redb's commit protocol against process death at any instruction;
+//! This tests the store's commit protocol (journal frame, then redb commit; recovery by replay
+//! at open) and redb's against process death at any instruction;
 //! it does not simulate power loss (tests/faults.rs covers failed syncs).
 //!
 //! `CRASH_SEED=<n>` replays a run's kill delays and child choices (timing still varies);
