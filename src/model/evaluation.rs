@@ -48,7 +48,7 @@ pub struct Evaluation {
 impl Evaluation {
     /// IDs usable as keys and every field within [`crate::limits`].
     pub fn validate(&self) -> Result<(), crate::error::ValidationError> {
-        use crate::limits::{check_len, check_record, MAX_ID, MAX_MESSAGE, MAX_NAME};
+        use crate::limits::{check_len, MAX_ID, MAX_MESSAGE, MAX_NAME};
         let mut problems = alloc::vec::Vec::new();
         super::check_id(&mut problems, "evaluation", &self.id);
         check_len(&mut problems, "evaluation ID", &self.id, MAX_ID);
@@ -57,7 +57,7 @@ impl Evaluation {
         check_len(&mut problems, "triggered-by", &self.triggered_by, MAX_NAME);
         check_len(&mut problems, "type", &self.eval_type, MAX_NAME);
         check_len(&mut problems, "comment", &self.comment, MAX_MESSAGE);
-        check_record(&mut problems, self);
+        super::size::check_record(&mut problems, self);
         if problems.is_empty() {
             Ok(())
         } else {

@@ -145,7 +145,7 @@ impl Execution {
 
     /// Size limits of every field a caller sets (see [`crate::limits`]).
     pub(crate) fn check_limits(&self, problems: &mut Vec<String>) {
-        use crate::limits::{check_len, check_record, MAX_ID, MAX_MESSAGE, MAX_NAME};
+        use crate::limits::{check_len, MAX_ID, MAX_MESSAGE, MAX_NAME};
         for (what, v) in [
             ("execution ID", &self.id),
             ("namespace", &self.namespace),
@@ -161,7 +161,7 @@ impl Execution {
         check_len(problems, "execution name", &self.name, MAX_NAME);
         check_len(problems, "compute state message", &self.compute_state.message, MAX_MESSAGE);
         check_len(problems, "desired state message", &self.desired_state.message, MAX_MESSAGE);
-        check_record(problems, self);
+        super::size::check_record(problems, self);
     }
 
     /// Compute-terminal or desired `Stopped`.

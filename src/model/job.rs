@@ -195,13 +195,13 @@ impl Job {
                 problems.push(format!("constraint {i}: missing key"));
             }
         }
-        use crate::limits::{check_len, check_map, check_record, MAX_ID, MAX_NAME};
+        use crate::limits::{check_len, check_map, MAX_ID, MAX_NAME};
         check_len(&mut problems, "job ID", &self.id, MAX_ID);
         check_len(&mut problems, "namespace", &self.namespace, MAX_ID);
         check_len(&mut problems, "job name", &self.name, MAX_NAME);
         check_map(&mut problems, "labels", &self.labels);
         check_map(&mut problems, "meta", &self.meta);
-        check_record(&mut problems, self);
+        super::size::check_record(&mut problems, self);
         if problems.is_empty() {
             Ok(())
         } else {

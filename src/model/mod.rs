@@ -8,6 +8,7 @@ mod execution;
 mod history;
 mod job;
 mod local;
+mod size;
 
 pub use evaluation::Evaluation;
 pub use execution::{AllocatedResources, Execution, RunCommandResult, SpecConfig};
