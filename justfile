@@ -68,6 +68,11 @@ no-std:
 # never panic; without the panic formatting machinery the module is ~25% smaller).
 wasm_release_env := "CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_DEBUG=0"
 
+# Two small crates on the wasm hot path are optimized for speed instead of size: the allocator
+# (dlmalloc, every record copy) and ciborium-ll (every CBOR header the boundary encodes and
+# decodes). Measured: the same gzipped size (+1.6 KB raw), 5-20% more lifecycle ops/s in Node.
+wasm_speed_config := "--config profile.release.package.dlmalloc.opt-level=3 --config profile.release.package.ciborium-ll.opt-level=3"
+
 # `--target web`: one ES module that loads in a browser page without a bundler, and in Node via
 # initSync (see tests/js/load.mjs).
 # Build the JS package in pkg/ (release wasm -> wasm-bindgen -> wasm-opt -Oz); prints the gzipped size.
@@ -76,7 +81,7 @@ wasm: _check-wasm-bindgen
         CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}} -Zunstable-options -Cpanic=immediate-abort" \
         CARGO_TARGET_DIR=target-wasm \
         {{debian_cargo}} build -p bacalhau-state-wasm --release --target wasm32-unknown-unknown \
-        -Zbuild-std=std,panic_abort
+        -Zbuild-std=std,panic_abort {{wasm_speed_config}}
     rm -rf pkg
     wasm-bindgen --target web --out-dir pkg \
         target-wasm/wasm32-unknown-unknown/release/bacalhau_state_wasm.wasm

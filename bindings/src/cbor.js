@@ -28,15 +28,21 @@ let B = null;
 let V = null;
 let P = 0;
 
-/** Builds the JS value of one CBOR item; `plain` turns off the record rules (stats maps). */
+/**
+ * Builds the JS value of one CBOR item; `plain` turns off the record rules (stats maps).
+ * Re-entrant: assigning a property can run a setter the caller put on Object.prototype, and
+ * that setter may call the store. So the bytes are copied out of wasm memory first (a nested
+ * call can grow the memory, which detaches views of it) and the cursor is restored on return.
+ */
 export function cbor_to_js(bytes, plain) {
-  B = bytes;
-  V = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const saved = [B, V, P];
+  B = bytes.slice();
+  V = new DataView(B.buffer);
   P = 0;
   try {
     return item(plain ? PLAIN : TYPED);
   } finally {
-    B = V = null;
+    [B, V, P] = saved;
   }
 }
 
@@ -193,15 +199,25 @@ const encoder = new TextEncoder();
 let out = new Uint8Array(4096);
 let len = 0;
 
-/** The CBOR of a JS argument, or undefined when Rust's write_cbor must handle it. */
+let busy = false;
+
+/**
+ * The CBOR of a JS argument, or undefined when Rust's write_cbor must handle it. A getter of the
+ * argument may call the store again: that nested call gets undefined (write_cbor keeps no shared
+ * state), so this call's buffer is never overwritten. The returned view is copied into wasm
+ * memory before any other JS runs.
+ */
 export function js_to_cbor(v) {
+  if (busy) return undefined;
+  busy = true;
   len = 0;
   try {
-    if (!write(v, 0)) return undefined;
+    return write(v, 0) ? out.subarray(0, len) : undefined;
   } catch {
     return undefined;
+  } finally {
+    busy = false;
   }
-  return out.subarray(0, len);
 }
 
 function reserve(n) {
