@@ -275,6 +275,19 @@ impl LogTables {
         Ok(seq_num)
     }
 
+    /// Stores the event numbered `seq_num` (from [`Counters::next_seq`]) in the caller's
+    /// transaction.
+    pub fn put_event<T: WriteTxn>(
+        &self,
+        txn: &mut T,
+        seq_num: u64,
+        timestamp: i64,
+        operation: Operation,
+        object: SharedObject,
+    ) -> Result<(), StorageError> {
+        txn.put(self.events, &seq_num.to_be_bytes(), StoredEvent { seq_num, operation, timestamp, object })
+    }
+
     /// Events with a sequence number greater than `after`, oldest first; `limit` 0 = all.
     pub fn after<T: ReadTxn>(&self, txn: &T, after: u64, limit: u32) -> Result<Vec<Event>, StorageError> {
         let mut out = Vec::new();
@@ -324,6 +337,82 @@ impl LogTables {
             Ok(true)
         })?;
         Ok(out)
+    }
+}
+
+/// The per-state counts and the event counter as one write transaction changes them, written
+/// to their tables once, when it commits: a batch of operations then reads and writes each of
+/// them once instead of once per operation. Reads inside the transaction go through
+/// [`Counters::count`] and [`Counters::last_seq`] and so see the pending values; the tables
+/// themselves are current only after [`Counters::flush`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Pending count per state below [`CACHED_STATES`]; `Some(0)` is removed from the table on
+    /// flush. Other states are written through.
+    counts: [Option<u64>; CACHED_STATES],
+    last_seq: Option<u64>,
+}
+
+/// States `0..CACHED_STATES` are cached (every compute state is).
+const CACHED_STATES: usize = 8;
+
+impl Counters {
+    pub fn count<T: ReadTxn>(&self, txn: &T, table: Table<u64>, state: u8) -> Result<u64, StorageError> {
+        match self.counts.get(usize::from(state)).copied().flatten() {
+            Some(n) => Ok(n),
+            None => read_count(txn, table, state),
+        }
+    }
+
+    /// Adds `delta` to the count of `state`, saturating at zero at every step, exactly as
+    /// [`bump_count`] does.
+    pub fn bump<T: WriteTxn>(
+        &mut self,
+        txn: &mut T,
+        table: Table<u64>,
+        state: u8,
+        delta: i64,
+    ) -> Result<(), StorageError> {
+        let Some(slot) = self.counts.get_mut(usize::from(state)) else {
+            return bump_count(txn, table, state, delta);
+        };
+        let n = match *slot {
+            Some(n) => n,
+            None => read_count(txn, table, state)?,
+        };
+        *slot = Some(if delta >= 0 { n.saturating_add(delta as u64) } else { n.saturating_sub(delta.unsigned_abs()) });
+        Ok(())
+    }
+
+    /// Counts not yet written to the table, by state.
+    pub fn pending_counts(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
+        self.counts.iter().enumerate().filter_map(|(state, n)| Some((state as u8, (*n)?)))
+    }
+
+    pub fn last_seq<T: ReadTxn>(&self, txn: &T, log: &LogTables) -> Result<u64, StorageError> {
+        self.last_seq.map_or_else(|| log.last_seq(txn), Ok)
+    }
+
+    /// Takes the next event number.
+    pub fn next_seq<T: ReadTxn>(&mut self, txn: &T, log: &LogTables) -> Result<u64, StorageError> {
+        let next = self.last_seq(txn, log)? + 1;
+        self.last_seq = Some(next);
+        Ok(next)
+    }
+
+    /// Writes the pending values.
+    pub fn flush<T: WriteTxn>(&mut self, txn: &mut T, table: Table<u64>, log: &LogTables) -> Result<(), StorageError> {
+        for (state, slot) in self.counts.iter_mut().enumerate() {
+            match slot.take() {
+                Some(0) => drop(txn.delete(table, &[state as u8])?),
+                Some(n) => txn.put(table, &[state as u8], n)?,
+                None => {}
+            }
+        }
+        if let Some(seq) = self.last_seq.take() {
+            txn.put(log.counters, EVENT_SEQ, seq)?;
+        }
+        Ok(())
     }
 }
 
@@ -529,6 +618,7 @@ pub(crate) fn diff_counts<T: ReadTxn>(
     txn: &T,
     table: Table<u64>,
     expected: &alloc::collections::BTreeMap<u8, u64>,
+    pending: impl Iterator<Item = (u8, u64)>,
     problems: &mut Vec<String>,
 ) -> Result<(), StorageError> {
     let mut stored = alloc::collections::BTreeMap::new();
@@ -536,6 +626,13 @@ pub(crate) fn diff_counts<T: ReadTxn>(
         stored.insert(k.first().copied().unwrap_or(u8::MAX), v);
         Ok(true)
     })?;
+    for (state, n) in pending {
+        if n == 0 {
+            stored.remove(&state);
+        } else {
+            stored.insert(state, n);
+        }
+    }
     if &stored != expected {
         problems
             .push(alloc::format!("{}: stored counts {stored:?} differ from the records' {expected:?}", table.name()));
@@ -543,9 +640,13 @@ pub(crate) fn diff_counts<T: ReadTxn>(
     Ok(())
 }
 
-/// Checks that the event log is gap-free and ends at the counter.
-pub(crate) fn check_log<T: ReadTxn>(txn: &T, log: &LogTables, problems: &mut Vec<String>) -> Result<u64, StorageError> {
-    let last = log.last_seq(txn)?;
+/// Checks that the event log is gap-free and ends at the counter's value `last`.
+pub(crate) fn check_log<T: ReadTxn>(
+    txn: &T,
+    log: &LogTables,
+    last: u64,
+    problems: &mut Vec<String>,
+) -> Result<u64, StorageError> {
     let mut prev: Option<u64> = None;
     let mut count = 0;
     txn.scan(log.events, KeyRange::ALL, Direction::Forward, &mut |_, e: StoredEvent| {

@@ -43,7 +43,8 @@ pub(crate) fn by_state_key(s: &LocalExecutionState) -> Vec<u8> {
 impl<T: ReadTxn> ComputeTx<'_, T> {
     /// Everything in the store.
     pub fn snapshot(&self) -> Result<ComputeSnapshot, ComputeError> {
-        let mut snap = ComputeSnapshot { last_event_seq: LOG.last_seq(self.txn())?, ..Default::default() };
+        let last_event_seq = self.counters().last_seq(self.txn(), &LOG)?;
+        let mut snap = ComputeSnapshot { last_event_seq, ..Default::default() };
         self.txn().scan(EXECUTIONS, KeyRange::ALL, Direction::Forward, &mut |_, v| {
             snap.executions.push(v.into_record());
             Ok(true)
@@ -80,7 +81,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
         })?;
         diff_index(self.txn(), BY_JOB, &by_job, &mut report.problems)?;
         diff_index(self.txn(), BY_STATE, &by_state, &mut report.problems)?;
-        diff_counts(self.txn(), COUNTS, &counts, &mut report.problems)?;
+        diff_counts(self.txn(), COUNTS, &counts, self.counters().pending_counts(), &mut report.problems)?;
         self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: LocalStateHistory| {
             let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
             if !ids.contains(&id) {
@@ -89,7 +90,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
             report.history_entries += 1;
             Ok(true)
         })?;
-        report.events = check_log(self.txn(), &LOG, &mut report.problems)?;
+        report.events = check_log(self.txn(), &LOG, self.counters().last_seq(self.txn(), &LOG)?, &mut report.problems)?;
         Ok(report)
     }
 

@@ -16,12 +16,12 @@ use super::{
 };
 use crate::clock::Clock;
 use crate::error::{ComputeError, StorageError};
-use crate::event::{Event, Operation};
+use crate::event::{Event, Operation, SharedObject};
 use crate::kv::key::KeyBuf;
 use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{self, Page, PageRequest};
-use crate::shell::{bump_count, ids_under, lookup, next_seq, paged, read_count, Lookup};
+use crate::shell::{ids_under, lookup, next_seq, paged, Counters, Lookup};
 use crate::state::LocalExecutionStateType;
 use crate::transition::Policy;
 
@@ -32,6 +32,7 @@ pub struct ComputeTx<'s, T> {
     policy: Policy,
     clock: &'s dyn Clock,
     poisoned: Option<StorageError>,
+    counters: Counters,
 }
 
 fn state_key(state: LocalExecutionStateType, id: &str) -> KeyBuf {
@@ -42,13 +43,17 @@ impl<'s, T: ReadTxn> crate::shell::OpenTx<'s, T> for ComputeTx<'s, T> {
     type Error = ComputeError;
 
     fn open(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
-        Self { txn, policy, clock, poisoned: None }
+        Self { txn, policy, clock, poisoned: None, counters: Counters::default() }
     }
 }
 
 impl<'s, T: ReadTxn> ComputeTx<'s, T> {
     pub(crate) fn txn(&self) -> &T {
         &self.txn
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     pub(crate) fn txn_mut(&mut self) -> &mut T {
@@ -144,7 +149,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 
     /// See [`ExecutionStore::get_execution_count`](super::ExecutionStore::get_execution_count).
     pub fn get_execution_count(&self, state: LocalExecutionStateType) -> Result<u64, ComputeError> {
-        Ok(read_count(&self.txn, COUNTS, state.as_u8())?)
+        Ok(self.counters.count(&self.txn, COUNTS, state.as_u8())?)
     }
 
     /// See [`ExecutionStore::stats`](super::ExecutionStore::stats).
@@ -152,13 +157,13 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
         let mut counts = alloc::collections::BTreeMap::new();
         let mut total = 0;
         for &state in LocalExecutionStateType::ALL {
-            let n = read_count(&self.txn, COUNTS, state.as_u8())?;
+            let n = self.counters.count(&self.txn, COUNTS, state.as_u8())?;
             if n > 0 {
                 counts.insert(state.name().into(), n);
                 total += n;
             }
         }
-        Ok(ComputeStats { counts, total, last_event_seq: LOG.last_seq(&self.txn)? })
+        Ok(ComputeStats { counts, total, last_event_seq: self.counters.last_seq(&self.txn, &LOG)? })
     }
 
     /// See [`ExecutionStore::events_after`](super::ExecutionStore::events_after).
@@ -190,10 +195,11 @@ fn invalid_token(reason: String) -> ComputeError {
 impl<T: WriteTxn> crate::shell::CommitTx for ComputeTx<'_, T> {
     type Error = ComputeError;
 
-    fn commit(self) -> Result<(), ComputeError> {
+    fn commit(mut self) -> Result<(), ComputeError> {
         if let Some(e) = self.poisoned {
             return Err(ComputeError::Storage(e));
         }
+        self.counters.flush(&mut self.txn, COUNTS, &LOG)?;
         Ok(self.txn.commit()?)
     }
 }
@@ -209,6 +215,12 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             self.poisoned = Some(e.clone());
         }
         out
+    }
+
+    /// Appends an event in this transaction: it commits or rolls back with the change.
+    fn append(&mut self, timestamp: i64, operation: Operation, object: SharedObject) -> Result<(), StorageError> {
+        let seq = self.counters.next_seq(&self.txn, &LOG)?;
+        LOG.put_event(&mut self.txn, seq, timestamp, operation, object)
     }
 
     fn now_nanos(&self) -> i64 {
@@ -239,7 +251,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             tx.txn.put(EXECUTIONS, key.as_bytes(), rec.clone())?;
             tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
             tx.txn.put(BY_STATE, state_key(state, &id).as_bytes(), ())?;
-            bump_count(&mut tx.txn, COUNTS, state.as_u8(), 1)?;
+            tx.counters.bump(&mut tx.txn, COUNTS, state.as_u8(), 1)?;
             let entry = LocalStateHistory {
                 execution_id: id.clone(),
                 previous_state: LocalExecutionStateType::Undefined,
@@ -250,7 +262,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             };
             tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(1).as_bytes(), entry)?;
             let now = tx.now_nanos();
-            LOG.append(&mut tx.txn, now, Operation::Create, event_object(&rec))?;
+            tx.append(now, Operation::Create, event_object(&rec))?;
             Ok(rec.into_record())
         })
     }
@@ -276,11 +288,11 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             if previous != next.state() {
                 tx.txn.delete(BY_STATE, state_key(previous, &id).as_bytes())?;
                 tx.txn.put(BY_STATE, state_key(next.state(), &id).as_bytes(), ())?;
-                bump_count(&mut tx.txn, COUNTS, previous.as_u8(), -1)?;
-                bump_count(&mut tx.txn, COUNTS, next.state().as_u8(), 1)?;
+                tx.counters.bump(&mut tx.txn, COUNTS, previous.as_u8(), -1)?;
+                tx.counters.bump(&mut tx.txn, COUNTS, next.state().as_u8(), 1)?;
             }
             tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), entry)?;
-            LOG.append(&mut tx.txn, now.saturating_unix_nanos(), Operation::Update, event_object(&next))?;
+            tx.append(now.saturating_unix_nanos(), Operation::Update, event_object(&next))?;
             Ok(next.into_record())
         })
     }
@@ -301,12 +313,12 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             tx.txn.delete(EXECUTIONS, KeyBuf::new().str(&id).as_bytes())?;
             tx.txn.delete(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes())?;
             tx.txn.delete(BY_STATE, state_key(rec.state(), &id).as_bytes())?;
-            bump_count(&mut tx.txn, COUNTS, rec.state().as_u8(), -1)?;
+            tx.counters.bump(&mut tx.txn, COUNTS, rec.state().as_u8(), -1)?;
             for k in &history_keys {
                 tx.txn.delete(HISTORY, k)?;
             }
             let now = tx.now_nanos();
-            LOG.append(&mut tx.txn, now, Operation::Delete, event_object(&rec))?;
+            tx.append(now, Operation::Delete, event_object(&rec))?;
             Ok(())
         })
     }
@@ -327,5 +339,47 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
     /// See [`ExecutionStore::trim_events`](super::ExecutionStore::trim_events).
     pub fn trim_events(&mut self, through: u64) -> Result<u64, ComputeError> {
         self.guarded(|tx| Ok(LOG.trim(&mut tx.txn, through)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ComputeError;
+    use crate::model::{Execution, LocalExecutionState};
+    use crate::state::LocalExecutionStateType as S;
+    use crate::{ExecutionStore, UpdateExecutionStateRequest};
+
+    fn rec(id: &str) -> LocalExecutionState {
+        let execution =
+            Execution { id: id.into(), namespace: "ns".into(), job_id: "j-1".into(), ..Execution::default() };
+        LocalExecutionState::new(execution, "requester", crate::time::Timestamp::from_unix_nanos(1))
+    }
+
+    #[test]
+    fn counts_and_the_event_counter_read_pending_values_inside_a_transaction() {
+        let store = ExecutionStore::in_memory();
+        store.create_execution(rec("e-0")).unwrap();
+        store
+            .transaction(|tx| {
+                tx.create_execution(rec("e-1"))?;
+                tx.update_execution_state(UpdateExecutionStateRequest::new("e-1", S::BidAccepted))?;
+                tx.update_execution_state(UpdateExecutionStateRequest::new("e-0", S::BidAccepted))?;
+                assert_eq!(tx.get_execution_count(S::Created)?, 0);
+                assert_eq!(tx.get_execution_count(S::BidAccepted)?, 2);
+                assert_eq!(tx.stats()?.last_event_seq, 4);
+                assert_eq!(tx.snapshot()?.last_event_seq, 4);
+                assert!(tx.check()?.problems.is_empty());
+                Ok::<_, ComputeError>(())
+            })
+            .unwrap();
+        let failed: Result<(), ComputeError> = store.transaction(|tx| {
+            tx.create_execution(rec("e-2"))?;
+            Err(ComputeError::Closed)
+        });
+        assert!(failed.is_err());
+        assert_eq!(store.get_execution_count(S::Created).unwrap(), 0);
+        assert_eq!(store.get_execution_count(S::BidAccepted).unwrap(), 2);
+        assert_eq!(store.stats().unwrap().last_event_seq, 4);
+        assert!(store.check().unwrap().problems.is_empty());
     }
 }

@@ -126,8 +126,8 @@ impl<T: ReadTxn> JobTx<'_, T> {
         for t in INDEXES {
             diff_index(&self.txn, t, &expected[&t.id()], &mut report.problems)?;
         }
-        diff_counts(&self.txn, JOB_COUNTS, &job_counts, &mut report.problems)?;
-        diff_counts(&self.txn, EXEC_COUNTS, &exec_counts, &mut report.problems)?;
+        diff_counts(&self.txn, JOB_COUNTS, &job_counts, core::iter::empty(), &mut report.problems)?;
+        diff_counts(&self.txn, EXEC_COUNTS, &exec_counts, core::iter::empty(), &mut report.problems)?;
         self.txn.scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: JobHistory| {
             let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
             if !jobs.contains(&id) {
@@ -136,7 +136,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
             report.history_entries += 1;
             Ok(true)
         })?;
-        report.events = check_log(&self.txn, &LOG, &mut report.problems)?;
+        report.events = check_log(&self.txn, &LOG, LOG.last_seq(&self.txn)?, &mut report.problems)?;
         Ok(report)
     }
 
