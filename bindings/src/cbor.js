@@ -253,20 +253,18 @@ function head(major, n) {
 
 function writeText(s) {
   const n = s.length;
-  let ascii = true;
+  const start = len;
+  head(3, n);
+  reserve(n);
   for (let i = 0; i < n; i++) {
-    if (s.charCodeAt(i) > 0x7f) {
-      ascii = false;
-      break;
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) {
+      len = start;
+      writeBytes(3, encoder.encode(s));
+      return;
     }
+    out[len++] = c;
   }
-  if (ascii) {
-    head(3, n);
-    reserve(n);
-    for (let i = 0; i < n; i++) out[len++] = s.charCodeAt(i);
-    return;
-  }
-  writeBytes(3, encoder.encode(s));
 }
 
 function writeBytes(major, bytes) {
@@ -274,6 +272,10 @@ function writeBytes(major, bytes) {
   reserve(bytes.length);
   out.set(bytes, len);
   len += bytes.length;
+}
+
+function compareAscii(a, b) {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
 function compareUtf8(a, b) {
@@ -338,9 +340,17 @@ function write(v, depth) {
   }
   const proto = Object.getPrototypeOf(v);
   if (proto !== null && proto !== Object.prototype) return false;
+  // Reads exactly what write_cbor reads: Object.keys, then each value once (a throwing getter
+  // reads as undefined). Keys already in order, the common case for records built in one
+  // place, skip the sort.
+  const keys = Object.keys(v);
+  const m = keys.length;
   const entries = [];
   let ascii = true;
-  for (const k of Object.keys(v)) {
+  let sorted = true;
+  let prev = "";
+  for (let i = 0; i < m; i++) {
+    const k = keys[i];
     let x;
     try {
       x = v[k];
@@ -349,14 +359,18 @@ function write(v, depth) {
     }
     if (x === undefined) continue;
     entries.push([k, x]);
-    if (ascii) for (let i = 0; i < k.length; i++) if (k.charCodeAt(i) > 0x7f) ascii = false;
+    if (k < prev) sorted = false;
+    prev = k;
+    if (ascii) for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0x7f) ascii = false;
   }
-  if (ascii) entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  else entries.sort(compareUtf8);
-  head(5, entries.length);
-  for (const [k, x] of entries) {
-    writeText(k);
-    if (!write(x, depth + 1)) return false;
+  const n = entries.length;
+  if (!ascii) entries.sort(compareUtf8);
+  else if (!sorted) entries.sort(compareAscii);
+  head(5, n);
+  for (let i = 0; i < n; i++) {
+    const e = entries[i];
+    writeText(e[0]);
+    if (!write(e[1], depth + 1)) return false;
   }
   return true;
 }
