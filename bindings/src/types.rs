@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 const TS_TYPES: &'static str = r#"
 /** An integer argument: a safe-integer `number` or a `bigint`. */
 export type Int = number | bigint;
-/** Any JSON-like value kept verbatim (task specs, resources, publisher params). Integers come back as `bigint`. */
+/** Any JSON-like value kept verbatim (task specs, resources, publisher params). Integers come back as `number` within 32 bits (signed or unsigned), as `bigint` beyond. */
 export type Opaque = unknown;
 
 export type JobStateName = "Undefined" | "Pending" | "Running" | "Completed" | "Failed" | "Stopped";
