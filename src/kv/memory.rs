@@ -70,6 +70,7 @@ impl Key {
         }
     }
 
+    #[inline]
     fn as_slice(&self) -> &[u8] {
         match self {
             Key::Inline(len, buf) => &buf[..usize::from(*len)],
@@ -80,6 +81,7 @@ impl Key {
     /// The first eight bytes, zero-padded, big-endian: when two heads differ they order the keys
     /// as their bytes do (a shorter key is a zero-padded prefix of the longer one, or differs
     /// earlier).
+    #[inline]
     fn head(&self) -> u64 {
         let bytes = match self {
             Key::Inline(_, buf) => &buf[..],
@@ -101,6 +103,7 @@ impl PartialOrd for Key {
     }
 }
 impl Ord for Key {
+    #[inline]
     fn cmp(&self, other: &Self) -> core::cmp::Ordering {
         self.head().cmp(&other.head()).then_with(|| self.as_slice().cmp(other.as_slice()))
     }
