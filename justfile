@@ -73,6 +73,11 @@ wasm_release_env := "CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO
 # decodes). Measured: the same gzipped size (+1.6 KB raw), 5-20% more lifecycle ops/s in Node.
 wasm_speed_config := "--config profile.release.package.dlmalloc.opt-level=3 --config profile.release.package.ciborium-ll.opt-level=3"
 
+# std built with its `optimize_for_size` feature: smaller sort and formatting code with the same
+# results (the core only sorts stably): 8 KB less gzipped wasm, speed within the noise. It
+# replaces std's default build-std features, of which only `panic-unwind` applies, unused here.
+wasm_std_features := "-Zbuild-std-features=optimize_for_size"
+
 # `--target web`: one ES module that loads in a browser page without a bundler, and in Node via
 # initSync (see tests/js/load.mjs).
 # Build the JS package in pkg/ (release wasm -> wasm-bindgen -> wasm-opt -Oz); prints the gzipped size.
@@ -81,7 +86,7 @@ wasm: _check-wasm-bindgen
         CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}} -Zunstable-options -Cpanic=immediate-abort" \
         CARGO_TARGET_DIR=target-wasm \
         {{debian_cargo}} build -p bacalhau-state-wasm --release --target wasm32-unknown-unknown \
-        -Zbuild-std=std,panic_abort {{wasm_speed_config}}
+        -Zbuild-std=std,panic_abort {{wasm_std_features}} {{wasm_speed_config}}
     rm -rf pkg
     wasm-bindgen --target web --out-dir pkg \
         target-wasm/wasm32-unknown-unknown/release/bacalhau_state_wasm.wasm

@@ -187,7 +187,7 @@ fn write_cbor(f: Family, v: &JsValue, field: &str, out: &mut Vec<u8>, depth: usi
                 (!x.is_undefined()).then_some((key, x))
             })
             .collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
         head(out, 5, entries.len() as u64);
         for (k, x) in entries {
             head(out, 3, k.len() as u64);
