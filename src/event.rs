@@ -3,11 +3,14 @@
 //! they are with named checkpoints (SPEC §8.4 design; fixes the lossy watchers of W-J1). A rolled
 //! back transaction leaves no event, and an event is visible only once its change is.
 
+use alloc::string::String;
 use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::compute::Stored;
 use crate::model::{Evaluation, Execution, Job, LocalExecutionState, LocalView};
+use crate::state::LocalExecutionStateType;
+use crate::time::Timestamp;
 
 /// What happened to the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +102,12 @@ enum ObjectRef<'a> {
     Execution(&'a Execution),
     Evaluation(&'a Evaluation),
     LocalExecution(LocalView<'a>),
+    /// Only in the log table (see [`SharedObject::LocalVersion`]), never in an [`Event`].
+    LocalRef(LocalRefView<'a>),
 }
+
+/// The `objectType` of a compute record version stored by reference.
+const LOCAL_REF: &str = "LocalExecutionRef";
 
 fn serialize_event<S: serde::Serializer>(
     s: S,
@@ -114,6 +122,7 @@ fn serialize_event<S: serde::Serializer>(
         ObjectRef::Execution(_) => "Execution",
         ObjectRef::Evaluation(_) => "Evaluation",
         ObjectRef::LocalExecution(_) => "LocalExecution",
+        ObjectRef::LocalRef(_) => LOCAL_REF,
     };
     let mut m = s.serialize_map(Some(5))?;
     m.serialize_entry("seqNum", &seq_num)?;
@@ -125,12 +134,14 @@ fn serialize_event<S: serde::Serializer>(
         ObjectRef::Execution(o) => m.serialize_entry("object", o)?,
         ObjectRef::Evaluation(o) => m.serialize_entry("object", o)?,
         ObjectRef::LocalExecution(o) => m.serialize_entry("object", &o)?,
+        ObjectRef::LocalRef(o) => m.serialize_entry("object", &(o.id, o.state, o.version, o.update_time))?,
     }
     m.end()
 }
 
 /// An event as the log table holds it: the object is shared (`Arc`) with the record table, so
-/// appending the event of a change does not copy the record. Encodes exactly as [`Event`].
+/// appending the event of a change does not copy the record. Encodes exactly as [`Event`], except
+/// for [`SharedObject::LocalVersion`], which is stored by reference.
 #[derive(Clone, Debug)]
 pub(crate) struct StoredEvent {
     pub seq_num: u64,
@@ -145,7 +156,50 @@ pub(crate) enum SharedObject {
     Job(Arc<Job>),
     Execution(Arc<Execution>),
     Evaluation(Arc<Evaluation>),
+    /// A compute record version, stored whole.
     LocalExecution(Stored),
+    /// A compute record version stored by reference: the log table keeps its ID, state, version
+    /// and update time only ([`LocalRef`]), because a compute record's other fields never change
+    /// while it exists (a state change sets only these three). The rest is the record's: in the
+    /// record table, or, once deleted, in the whole copy its `DELETE` event keeps. Without this
+    /// every event would repeat the whole record on disk (SPEC §8.4 leaves the layout open).
+    LocalVersion(Stored),
+    /// A reference as read back from a file, until the compute store resolves it.
+    LocalRef(LocalRef),
+}
+
+/// The stored form of [`SharedObject::LocalVersion`].
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LocalRef {
+    pub id: String,
+    pub state: LocalExecutionStateType,
+    pub version: u64,
+    pub update_time: Timestamp,
+}
+
+/// A stored event whose object is a [`LocalRef`], to be resolved by the compute store.
+#[derive(Debug)]
+pub(crate) struct Unresolved {
+    pub seq_num: u64,
+    pub operation: Operation,
+    pub timestamp: i64,
+    pub reference: LocalRef,
+}
+
+impl Unresolved {
+    /// The event, given the version the reference resolved to.
+    pub fn resolved(self, version: Stored) -> Event {
+        let object = EventObject::LocalExecution(version.into_record());
+        Event { seq_num: self.seq_num, operation: self.operation, timestamp: self.timestamp, object }
+    }
+}
+
+/// A [`LocalRef`] borrowed from a version, for encoding.
+struct LocalRefView<'a> {
+    id: &'a str,
+    state: LocalExecutionStateType,
+    version: u64,
+    update_time: Timestamp,
 }
 
 impl From<EventObject> for SharedObject {
@@ -165,16 +219,23 @@ impl From<Event> for StoredEvent {
     }
 }
 
-impl From<StoredEvent> for Event {
-    /// Copies the object only while the record table (or another event) still shares it.
-    fn from(e: StoredEvent) -> Self {
-        let object = match e.object {
+impl StoredEvent {
+    /// The event, with the object copied only while the record table (or another event) still
+    /// shares it; an event holding an unresolved reference comes back as [`Unresolved`].
+    pub fn into_event(self) -> Result<Event, Unresolved> {
+        let object = match self.object {
             SharedObject::Job(o) => EventObject::Job(Arc::unwrap_or_clone(o)),
             SharedObject::Execution(o) => EventObject::Execution(Arc::unwrap_or_clone(o)),
             SharedObject::Evaluation(o) => EventObject::Evaluation(Arc::unwrap_or_clone(o)),
-            SharedObject::LocalExecution(o) => EventObject::LocalExecution(o.into_record()),
+            SharedObject::LocalExecution(o) | SharedObject::LocalVersion(o) => {
+                EventObject::LocalExecution(o.into_record())
+            }
+            SharedObject::LocalRef(reference) => {
+                let StoredEvent { seq_num, operation, timestamp, .. } = self;
+                return Err(Unresolved { seq_num, operation, timestamp, reference });
+            }
         };
-        Event { seq_num: e.seq_num, operation: e.operation, timestamp: e.timestamp, object }
+        Ok(Event { seq_num: self.seq_num, operation: self.operation, timestamp: self.timestamp, object })
     }
 }
 
@@ -185,6 +246,18 @@ impl Serialize for StoredEvent {
             SharedObject::Execution(o) => ObjectRef::Execution(o),
             SharedObject::Evaluation(o) => ObjectRef::Evaluation(o),
             SharedObject::LocalExecution(o) => ObjectRef::LocalExecution(o.view()),
+            SharedObject::LocalVersion(o) => ObjectRef::LocalRef(LocalRefView {
+                id: o.id(),
+                state: o.state(),
+                version: o.version(),
+                update_time: o.update_time(),
+            }),
+            SharedObject::LocalRef(r) => ObjectRef::LocalRef(LocalRefView {
+                id: &r.id,
+                state: r.state,
+                version: r.version,
+                update_time: r.update_time,
+            }),
         };
         serialize_event(s, self.seq_num, self.operation, self.timestamp, object)
     }
@@ -192,53 +265,65 @@ impl Serialize for StoredEvent {
 
 impl<'de> Deserialize<'de> for StoredEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Event::deserialize(d).map(StoredEvent::from)
+        d.deserialize_map(EventVisitor { references: true })
     }
 }
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Event;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("an event map")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Event, A::Error> {
-                use serde::de::Error;
-                let (mut seq_num, mut operation, mut timestamp, mut kind, mut object) = (None, None, None, None, None);
-                while let Some(key) = m.next_key::<alloc::string::String>()? {
-                    match key.as_str() {
-                        "seqNum" => seq_num = Some(m.next_value()?),
-                        "operation" => operation = Some(m.next_value()?),
-                        "timestamp" => timestamp = Some(m.next_value()?),
-                        "objectType" => kind = Some(m.next_value::<alloc::string::String>()?),
-                        "object" => {
-                            object = Some(match kind.as_deref() {
-                                Some("Job") => EventObject::Job(m.next_value()?),
-                                Some("Execution") => EventObject::Execution(m.next_value()?),
-                                Some("Evaluation") => EventObject::Evaluation(m.next_value()?),
-                                Some("LocalExecution") => EventObject::LocalExecution(m.next_value()?),
-                                Some(other) => {
-                                    return Err(A::Error::custom(format_args!("unknown objectType {other:?}")))
-                                }
-                                None => return Err(A::Error::custom("objectType must precede object")),
-                            })
+        use serde::de::Error;
+        // A reference is refused by the visitor, so `into_event` cannot meet one.
+        d.deserialize_map(EventVisitor { references: false })?
+            .into_event()
+            .map_err(|u| D::Error::custom(format_args!("event {}: unresolved reference", u.seq_num)))
+    }
+}
+
+/// Reads an event map; `references` admits the log table's [`LOCAL_REF`] objects (never valid in
+/// an [`Event`], e.g. in a snapshot).
+struct EventVisitor {
+    references: bool,
+}
+
+impl<'de> serde::de::Visitor<'de> for EventVisitor {
+    type Value = StoredEvent;
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an event map")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<StoredEvent, A::Error> {
+        use serde::de::Error;
+        let (mut seq_num, mut operation, mut timestamp, mut kind, mut object) = (None, None, None, None, None);
+        while let Some(key) = m.next_key::<String>()? {
+            match key.as_str() {
+                "seqNum" => seq_num = Some(m.next_value()?),
+                "operation" => operation = Some(m.next_value()?),
+                "timestamp" => timestamp = Some(m.next_value()?),
+                "objectType" => kind = Some(m.next_value::<String>()?),
+                "object" => {
+                    object = Some(match kind.as_deref() {
+                        Some("Job") => SharedObject::Job(Arc::new(m.next_value()?)),
+                        Some("Execution") => SharedObject::Execution(Arc::new(m.next_value()?)),
+                        Some("Evaluation") => SharedObject::Evaluation(Arc::new(m.next_value()?)),
+                        Some("LocalExecution") => SharedObject::LocalExecution(m.next_value()?),
+                        Some(LOCAL_REF) if self.references => {
+                            let (id, state, version, update_time) = m.next_value()?;
+                            SharedObject::LocalRef(LocalRef { id, state, version, update_time })
                         }
-                        _ => {
-                            m.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
+                        Some(other) => return Err(A::Error::custom(format_args!("unknown objectType {other:?}"))),
+                        None => return Err(A::Error::custom("objectType must precede object")),
+                    })
                 }
-                Ok(Event {
-                    seq_num: seq_num.ok_or_else(|| A::Error::missing_field("seqNum"))?,
-                    operation: operation.ok_or_else(|| A::Error::missing_field("operation"))?,
-                    timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
-                    object: object.ok_or_else(|| A::Error::missing_field("object"))?,
-                })
+                _ => {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
             }
         }
-        d.deserialize_map(V)
+        Ok(StoredEvent {
+            seq_num: seq_num.ok_or_else(|| A::Error::missing_field("seqNum"))?,
+            operation: operation.ok_or_else(|| A::Error::missing_field("operation"))?,
+            timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
+            object: object.ok_or_else(|| A::Error::missing_field("object"))?,
+        })
     }
 }
 
@@ -246,17 +331,50 @@ impl<'de> Deserialize<'de> for Event {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_stored_event_encodes_exactly_as_the_event() {
+    fn encode<T: Serialize>(v: &T) -> alloc::vec::Vec<u8> {
+        let mut out = alloc::vec::Vec::new();
+        ciborium::into_writer(v, &mut out).unwrap();
+        out
+    }
+
+    fn record() -> LocalExecutionState {
         let mut rec = LocalExecutionState::default();
         rec.execution.id = "e-1".into();
-        let event =
-            Event { seq_num: 7, operation: Operation::Update, timestamp: -3, object: EventObject::LocalExecution(rec) };
-        let (mut a, mut b) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
-        ciborium::into_writer(&event, &mut a).unwrap();
-        ciborium::into_writer(&StoredEvent::from(event.clone()), &mut b).unwrap();
-        assert_eq!(a, b);
-        let back: StoredEvent = ciborium::from_reader(b.as_slice()).unwrap();
-        assert_eq!(Event::from(back), event);
+        rec.version = 2;
+        rec
+    }
+
+    #[test]
+    fn a_stored_event_encodes_exactly_as_the_event() {
+        let event = Event {
+            seq_num: 7,
+            operation: Operation::Update,
+            timestamp: -3,
+            object: EventObject::LocalExecution(record()),
+        };
+        let stored = StoredEvent::from(event.clone());
+        assert_eq!(encode(&event), encode(&stored));
+        let back: StoredEvent = ciborium::from_reader(encode(&stored).as_slice()).unwrap();
+        assert_eq!(back.into_event().unwrap(), event);
+    }
+
+    #[test]
+    fn a_version_stored_by_reference_reads_back_as_its_reference_only() {
+        let rec = record();
+        let version = Stored::new(rec.clone());
+        let stored = StoredEvent {
+            seq_num: 9,
+            operation: Operation::Create,
+            timestamp: 1,
+            object: SharedObject::LocalVersion(version.clone()),
+        };
+        let bytes = encode(&stored);
+        assert!(bytes.len() < encode(&version).len(), "the reference is smaller than the record");
+        let back: StoredEvent = ciborium::from_reader(bytes.as_slice()).unwrap();
+        let expected = LocalRef { id: "e-1".into(), state: rec.state, version: 2, update_time: rec.update_time };
+        assert!(matches!(back.clone().into_event(), Err(u) if u.seq_num == 9 && u.reference == expected));
+        assert_eq!(encode(&back), bytes, "a reference re-encodes to the same bytes");
+        // Where events are public (snapshots), a reference is not an event.
+        assert!(ciborium::from_reader::<Event, _>(bytes.as_slice()).is_err());
     }
 }

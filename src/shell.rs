@@ -288,17 +288,36 @@ impl LogTables {
         txn.put(self.events, &seq_num.to_be_bytes(), StoredEvent { seq_num, operation, timestamp, object })
     }
 
-    /// Events with a sequence number greater than `after`, oldest first; `limit` 0 = all.
+    /// Events with a sequence number greater than `after`, oldest first; `limit` 0 = all. For a
+    /// log without references (the requester store's); the compute store resolves its own.
     pub fn after<T: ReadTxn>(&self, txn: &T, after: u64, limit: u32) -> Result<Vec<Event>, StorageError> {
+        self.stored_after(txn, after, limit)?
+            .into_iter()
+            .map(|e| {
+                e.into_event().map_err(|u| StorageError::Corrupt {
+                    table: self.events.name(),
+                    detail: alloc::format!("event {} refers to compute execution {}", u.seq_num, u.reference.id),
+                })
+            })
+            .collect()
+    }
+
+    /// The events after `after` as stored (references unresolved).
+    pub fn stored_after<T: ReadTxn>(&self, txn: &T, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
         let mut out = Vec::new();
         let Some(start) = after.checked_add(1) else { return Ok(out) };
         let start = KeyBuf::new().u64(start);
         let range = KeyRange { start: core::ops::Bound::Included(start.as_bytes()), end: core::ops::Bound::Unbounded };
         txn.scan(self.events, range, Direction::Forward, &mut |_, e| {
-            out.push(Event::from(e));
+            out.push(e);
             Ok(limit == 0 || out.len() < limit as usize)
         })?;
         Ok(out)
+    }
+
+    /// The event numbered `seq`, as stored.
+    pub fn get<T: ReadTxn>(&self, txn: &T, seq: u64) -> Result<Option<StoredEvent>, StorageError> {
+        txn.get(self.events, &seq.to_be_bytes())
     }
 
     /// Deletes events with a sequence number up to and including `through`; returns how many.
@@ -681,23 +700,18 @@ pub(crate) fn show_key(k: &[u8]) -> String {
     s
 }
 
-/// All events, for snapshots.
-pub(crate) fn all_events<T: ReadTxn>(txn: &T, log: &LogTables) -> Result<Vec<Event>, StorageError> {
-    log.after(txn, 0, 0)
-}
-
 /// Restores an event log and checkpoints into an empty store.
 pub(crate) fn restore_log<T: WriteTxn>(
     txn: &mut T,
     log: &LogTables,
-    events: Vec<Event>,
+    events: impl IntoIterator<Item = StoredEvent>,
     checkpoints: Vec<(String, u64)>,
     last_event_seq: u64,
 ) -> Result<(), StorageError> {
     let mut last = last_event_seq;
     for e in events {
         last = last.max(e.seq_num);
-        txn.put(log.events, &e.seq_num.to_be_bytes(), StoredEvent::from(e))?;
+        txn.put(log.events, &e.seq_num.to_be_bytes(), e)?;
     }
     for (name, seq) in checkpoints {
         log.set_checkpoint(txn, &name, seq)?;

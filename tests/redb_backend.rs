@@ -285,7 +285,7 @@ fn new_stores_record_their_metadata() {
         let v = redb::ReadableTable::get(&meta, k.as_bytes()).unwrap().unwrap();
         String::from_utf8(v.value().to_vec()).unwrap()
     };
-    assert_eq!(get("schema_version"), "1");
+    assert_eq!(get("schema_version"), "2");
     assert_eq!(get("store_kind"), "compute");
     assert_eq!(get("created_by"), format!("bacalhau-state {}", env!("CARGO_PKG_VERSION")));
     assert_eq!(get("journal_id").len(), 16);
@@ -308,10 +308,10 @@ fn a_store_of_a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.redb");
     open(&path).close().unwrap();
-    set_meta(&path, "schema_version", "2");
+    set_meta(&path, "schema_version", "3");
     let before = fs::read(&path).unwrap();
     let err = RedbBackend::open(&path, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
-    assert!(matches!(err, OpenError::NewerSchema { found: 2, supported: 1, .. }), "{err:?}");
+    assert!(matches!(err, OpenError::NewerSchema { found: 3, supported: 2, .. }), "{err:?}");
     assert_eq!(err.code(), "NewerSchema");
     assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
     assert!(fs::read(&path).unwrap() == before, "the file is unchanged");

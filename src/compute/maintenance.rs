@@ -13,7 +13,7 @@ use crate::event::Event;
 use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
-use crate::shell::{all_events, bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport};
+use crate::shell::{bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport};
 use crate::snapshot::{self, SnapshotError};
 
 /// Everything a compute store holds, in key order.
@@ -55,7 +55,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
             snap.history.push((id, seq, v));
             Ok(true)
         })?;
-        snap.events = all_events(self.txn(), &LOG)?;
+        snap.events = super::events::events_after(self.txn(), 0, 0)?;
         snap.checkpoints = LOG.checkpoints(self.txn())?;
         Ok(snap)
     }
@@ -91,6 +91,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
             Ok(true)
         })?;
         report.events = check_log(self.txn(), &LOG, self.counters().last_seq(self.txn(), &LOG)?, &mut report.problems)?;
+        super::events::check(self.txn(), &mut report.problems)?;
         Ok(report)
     }
 
@@ -128,16 +129,23 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
 
     fn write_all(&mut self, snap: ComputeSnapshot) -> Result<(), StorageError> {
         let txn = self.txn_mut();
+        let mut records = BTreeMap::new();
         for e in snap.executions {
             txn.put(BY_JOB, &by_job_key(&e), ())?;
             txn.put(BY_STATE, &by_state_key(&e), ())?;
             bump_count(txn, COUNTS, e.state.as_u8(), 1)?;
-            txn.put(EXECUTIONS, KeyBuf::new().str(e.id()).as_bytes(), super::Stored::new(e))?;
+            let rec = super::Stored::new(e);
+            txn.put(EXECUTIONS, KeyBuf::new().str(rec.id()).as_bytes(), rec.clone())?;
+            records.insert(String::from(rec.id()), rec);
         }
         for (id, seq, h) in snap.history {
             txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), h)?;
         }
-        restore_log(txn, &LOG, snap.events, snap.checkpoints, snap.last_event_seq)
+        let (events, deletes) = super::events::for_import(snap.events, &records);
+        for k in deletes {
+            txn.put(super::events::DELETES, k.as_bytes(), ())?;
+        }
+        restore_log(txn, &LOG, events, snap.checkpoints, snap.last_event_seq)
     }
 
     /// Decodes snapshot bytes and imports them.

@@ -11,6 +11,7 @@
 //! history and the event log change together. [`ExecutionStore::transaction`] groups several
 //! operations into one atomic (and, on a durable backend, one fsync'd) commit.
 
+mod events;
 mod maintenance;
 mod record;
 mod tx;
@@ -252,7 +253,8 @@ impl<B: Backend> ExecutionStore<B> {
     );
 }
 
-/// The event object of a compute record: the stored version itself, not a copy.
+/// The event object of a compute record's creation or change: the stored version itself, not a
+/// copy, kept by reference in a file (see [`events`]).
 pub(crate) fn event_object(s: &Stored) -> SharedObject {
-    SharedObject::LocalExecution(s.clone())
+    SharedObject::LocalVersion(s.clone())
 }

@@ -46,6 +46,21 @@ impl Stored {
         self.version
     }
 
+    pub fn update_time(&self) -> Timestamp {
+        self.update_time
+    }
+
+    /// The version of the same record with these three fields (for the event log's references).
+    pub fn at(&self, state: LocalExecutionStateType, version: u64, update_time: Timestamp) -> Self {
+        Stored { base: Arc::clone(&self.base), state, version, update_time }
+    }
+
+    /// Whether `rec` is a version of this record: equal in everything but the three fields.
+    pub fn is_version(&self, rec: &LocalExecutionState) -> bool {
+        // Whole-record equality, so that a field added to the record later cannot be missed.
+        self.at(rec.state, rec.version, rec.update_time).into_record() == *rec
+    }
+
     /// The next version: the same base, so no copy.
     pub fn advanced(&self, state: LocalExecutionStateType, update_time: Timestamp) -> Self {
         Stored { base: Arc::clone(&self.base), state, version: self.version + 1, update_time }

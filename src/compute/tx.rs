@@ -9,6 +9,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::events::DELETES;
 use super::{
     check_state_update, event_object, history_entry, validate_new_execution, ComputeStats, Stored,
     UpdateExecutionStateRequest, BY_JOB, BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST,
@@ -180,7 +181,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
 
     /// See [`ExecutionStore::events_after`](super::ExecutionStore::events_after).
     pub fn events_after(&self, after: u64, limit: u32) -> Result<Vec<Event>, ComputeError> {
-        Ok(LOG.after(&self.txn, after, limit)?)
+        Ok(super::events::events_after(&self.txn, after, limit)?)
     }
 
     /// See [`ExecutionStore::get_checkpoint`](super::ExecutionStore::get_checkpoint).
@@ -230,9 +231,11 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
     }
 
     /// Appends an event in this transaction: it commits or rolls back with the change.
-    fn append(&mut self, timestamp: i64, operation: Operation, object: SharedObject) -> Result<(), StorageError> {
+    /// Returns the event's number.
+    fn append(&mut self, timestamp: i64, operation: Operation, object: SharedObject) -> Result<u64, StorageError> {
         let seq = self.counters.next_seq(&self.txn, &LOG)?;
-        LOG.put_event(&mut self.txn, seq, timestamp, operation, object)
+        LOG.put_event(&mut self.txn, seq, timestamp, operation, object)?;
+        Ok(seq)
     }
 
     fn now_nanos(&self) -> i64 {
@@ -334,8 +337,11 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             for k in &history_keys {
                 tx.txn.delete(HISTORY, k)?;
             }
+            // The deletion keeps the record whole: the references of its earlier events resolve
+            // to it from now on.
             let now = tx.now_nanos();
-            tx.append(now, Operation::Delete, event_object(&rec))?;
+            let seq = tx.append(now, Operation::Delete, SharedObject::LocalExecution(rec))?;
+            tx.txn.put(DELETES, super::events::delete_key(&id, seq).as_bytes(), ())?;
             Ok(())
         })
     }
@@ -355,7 +361,11 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
 
     /// See [`ExecutionStore::trim_events`](super::ExecutionStore::trim_events).
     pub fn trim_events(&mut self, through: u64) -> Result<u64, ComputeError> {
-        self.guarded(|tx| Ok(LOG.trim(&mut tx.txn, through)?))
+        self.guarded(|tx| {
+            let trimmed = LOG.trim(&mut tx.txn, through)?;
+            super::events::trim_deletes(&mut tx.txn, through)?;
+            Ok(trimmed)
+        })
     }
 }
 

@@ -14,11 +14,11 @@ use super::{
     JOBS_IN_PROGRESS, JOB_COUNTS, LOG,
 };
 use crate::error::{JobStoreError, StorageError};
-use crate::event::Event;
+use crate::event::{Event, StoredEvent};
 use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, Table, WriteTxn};
 use crate::model::{Evaluation, Execution, Job, JobHistory};
-use crate::shell::{all_events, bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport};
+use crate::shell::{bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport};
 use crate::snapshot::{self, SnapshotError};
 
 /// Everything a job store holds, in key order.
@@ -84,7 +84,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
             snap.history.push((id, seq, v));
             Ok(true)
         })?;
-        snap.events = all_events(&self.txn, &LOG)?;
+        snap.events = LOG.after(&self.txn, 0, 0)?;
         snap.checkpoints = LOG.checkpoints(&self.txn)?;
         Ok(snap)
     }
@@ -210,7 +210,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
         for (id, seq, h) in snap.history {
             txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), h)?;
         }
-        restore_log(txn, &LOG, snap.events, snap.checkpoints, snap.last_event_seq)
+        restore_log(txn, &LOG, snap.events.into_iter().map(StoredEvent::from), snap.checkpoints, snap.last_event_seq)
     }
 
     /// Decodes snapshot bytes and imports them.

@@ -89,7 +89,14 @@ pub use txn::{RedbRead, RedbWrite};
 /// Format byte in front of every stored value: 1 = CBOR.
 pub const FORMAT_VERSION: u8 = 1;
 /// Schema version written to new stores and the newest one this build reads.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// * 1: the first layout.
+/// * 2: compute stores may keep the events of record creations and changes by reference (the
+///   record's ID, state, version and update time, resolved against the record; see
+///   `compute::events`) and index their deletions in `event_deletes`. A schema-1 store is a valid
+///   schema-2 store, so a writable open upgrades the number in place; a build that reads only
+///   schema 1 refuses the upgraded file at open rather than failing on its first reference.
+pub const SCHEMA_VERSION: u32 = 2;
 /// Name of the reserved metadata table.
 pub const META_TABLE: &str = "meta";
 

@@ -382,5 +382,21 @@ pub(super) fn check_meta(path: &Path, kind: StoreKind, handle: &Handle) -> Resul
     if StoreKind::parse(&found_kind) != Some(kind) {
         return Err(OpenError::WrongKind { path: path.to_path_buf(), expected: kind, found: found_kind });
     }
+    drop(meta);
+    drop(txn);
+    if let (Handle::Write(db), true) = (handle, found < SCHEMA_VERSION) {
+        upgrade_schema(db).map_err(storage)?;
+    }
     Ok(())
+}
+
+/// Records that the store is now written with [`SCHEMA_VERSION`]'s layout (which reads every
+/// older one).
+fn upgrade_schema(db: &Database) -> Result<(), StorageError> {
+    let txn = db.begin_write().map_err(transaction_error)?;
+    {
+        let mut meta = txn.open_table(META).map_err(table_error)?;
+        meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION.to_string().as_bytes()).map_err(storage_error)?;
+    }
+    txn.commit().map_err(commit_error)
 }
