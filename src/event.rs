@@ -27,6 +27,24 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The number a stored reference event keeps (see [`StoredEvent`]'s encoding).
+    const fn code(self) -> u8 {
+        match self {
+            Operation::Create => 0,
+            Operation::Update => 1,
+            Operation::Delete => 2,
+        }
+    }
+
+    const fn from_code(code: u8) -> Option<Operation> {
+        match code {
+            0 => Some(Operation::Create),
+            1 => Some(Operation::Update),
+            2 => Some(Operation::Delete),
+            _ => None,
+        }
+    }
+
     /// The serialized name.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -102,12 +120,7 @@ enum ObjectRef<'a> {
     Execution(&'a Execution),
     Evaluation(&'a Evaluation),
     LocalExecution(LocalView<'a>),
-    /// Only in the log table (see [`SharedObject::LocalVersion`]), never in an [`Event`].
-    LocalRef(LocalRefView<'a>),
 }
-
-/// The `objectType` of a compute record version stored by reference.
-const LOCAL_REF: &str = "LocalExecutionRef";
 
 fn serialize_event<S: serde::Serializer>(
     s: S,
@@ -122,7 +135,6 @@ fn serialize_event<S: serde::Serializer>(
         ObjectRef::Execution(_) => "Execution",
         ObjectRef::Evaluation(_) => "Evaluation",
         ObjectRef::LocalExecution(_) => "LocalExecution",
-        ObjectRef::LocalRef(_) => LOCAL_REF,
     };
     let mut m = s.serialize_map(Some(5))?;
     m.serialize_entry("seqNum", &seq_num)?;
@@ -134,7 +146,6 @@ fn serialize_event<S: serde::Serializer>(
         ObjectRef::Execution(o) => m.serialize_entry("object", o)?,
         ObjectRef::Evaluation(o) => m.serialize_entry("object", o)?,
         ObjectRef::LocalExecution(o) => m.serialize_entry("object", &o)?,
-        ObjectRef::LocalRef(o) => m.serialize_entry("object", &(o.id, o.state, o.version, o.update_time))?,
     }
     m.end()
 }
@@ -194,14 +205,6 @@ impl Unresolved {
     }
 }
 
-/// A [`LocalRef`] borrowed from a version, for encoding.
-struct LocalRefView<'a> {
-    id: &'a str,
-    state: LocalExecutionStateType,
-    version: u64,
-    update_time: Timestamp,
-}
-
 impl From<EventObject> for SharedObject {
     fn from(o: EventObject) -> Self {
         match o {
@@ -246,26 +249,47 @@ impl Serialize for StoredEvent {
             SharedObject::Execution(o) => ObjectRef::Execution(o),
             SharedObject::Evaluation(o) => ObjectRef::Evaluation(o),
             SharedObject::LocalExecution(o) => ObjectRef::LocalExecution(o.view()),
-            SharedObject::LocalVersion(o) => ObjectRef::LocalRef(LocalRefView {
-                id: o.id(),
-                state: o.state(),
-                version: o.version(),
-                update_time: o.update_time(),
-            }),
-            SharedObject::LocalRef(r) => ObjectRef::LocalRef(LocalRefView {
-                id: &r.id,
-                state: r.state,
-                version: r.version,
-                update_time: r.update_time,
-            }),
+            SharedObject::LocalVersion(o) => {
+                return self.serialize_ref(s, o.id(), o.state(), o.version(), o.update_time())
+            }
+            SharedObject::LocalRef(r) => return self.serialize_ref(s, &r.id, r.state, r.version, r.update_time),
         };
         serialize_event(s, self.seq_num, self.operation, self.timestamp, object)
     }
 }
 
+impl StoredEvent {
+    /// A reference event is one array (a map with field names would double its size):
+    /// `[seqNum, operation, timestamp, ID, state, version, update secs, update nanos]`, the
+    /// operation as its [`Operation::code`] and the update time exact, whatever its year.
+    fn serialize_ref<S: serde::Serializer>(
+        &self,
+        s: S,
+        id: &str,
+        state: LocalExecutionStateType,
+        version: u64,
+        update_time: Timestamp,
+    ) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(REF_FIELDS)?;
+        t.serialize_element(&self.seq_num)?;
+        t.serialize_element(&self.operation.code())?;
+        t.serialize_element(&self.timestamp)?;
+        t.serialize_element(id)?;
+        t.serialize_element(&state)?;
+        t.serialize_element(&version)?;
+        t.serialize_element(&update_time.unix_seconds())?;
+        t.serialize_element(&update_time.subsec_nanos())?;
+        t.end()
+    }
+}
+
+/// Elements of a stored reference event.
+const REF_FIELDS: usize = 8;
+
 impl<'de> Deserialize<'de> for StoredEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(EventVisitor { references: true })
+        d.deserialize_any(EventVisitor { references: true })
     }
 }
 
@@ -279,8 +303,8 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
-/// Reads an event map; `references` admits the log table's [`LOCAL_REF`] objects (never valid in
-/// an [`Event`], e.g. in a snapshot).
+/// Reads an event map, or with `references` also the log table's reference arrays (never valid
+/// as an [`Event`], e.g. in a snapshot).
 struct EventVisitor {
     references: bool,
 }
@@ -290,6 +314,32 @@ impl<'de> serde::de::Visitor<'de> for EventVisitor {
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("an event map")
     }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<StoredEvent, A::Error> {
+        use serde::de::Error;
+        if !self.references {
+            return Err(A::Error::invalid_type(serde::de::Unexpected::Seq, &self));
+        }
+        fn el<'de, A: serde::de::SeqAccess<'de>, T: Deserialize<'de>>(a: &mut A, i: usize) -> Result<T, A::Error> {
+            a.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &"a reference event of 8 elements"))
+        }
+        let seq_num = el(&mut a, 0)?;
+        let operation: u8 = el(&mut a, 1)?;
+        let operation = Operation::from_code(operation)
+            .ok_or_else(|| A::Error::custom(format_args!("unknown operation code {operation}")))?;
+        let timestamp = el(&mut a, 2)?;
+        let id = el(&mut a, 3)?;
+        let state = el(&mut a, 4)?;
+        let version = el(&mut a, 5)?;
+        let (secs, nanos) = (el(&mut a, 6)?, el(&mut a, 7)?);
+        let update_time = Timestamp::from_unix(secs, nanos)
+            .ok_or_else(|| A::Error::custom(format_args!("invalid update time {secs} s {nanos} ns")))?;
+        if a.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            return Err(A::Error::invalid_length(REF_FIELDS + 1, &"a reference event of 8 elements"));
+        }
+        let object = SharedObject::LocalRef(LocalRef { id, state, version, update_time });
+        Ok(StoredEvent { seq_num, operation, timestamp, object })
+    }
+
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<StoredEvent, A::Error> {
         use serde::de::Error;
         let (mut seq_num, mut operation, mut timestamp, mut kind, mut object) = (None, None, None, None, None);
@@ -305,10 +355,6 @@ impl<'de> serde::de::Visitor<'de> for EventVisitor {
                         Some("Execution") => SharedObject::Execution(Arc::new(m.next_value()?)),
                         Some("Evaluation") => SharedObject::Evaluation(Arc::new(m.next_value()?)),
                         Some("LocalExecution") => SharedObject::LocalExecution(m.next_value()?),
-                        Some(LOCAL_REF) if self.references => {
-                            let (id, state, version, update_time) = m.next_value()?;
-                            SharedObject::LocalRef(LocalRef { id, state, version, update_time })
-                        }
                         Some(other) => return Err(A::Error::custom(format_args!("unknown objectType {other:?}"))),
                         None => return Err(A::Error::custom("objectType must precede object")),
                     })
@@ -376,5 +422,37 @@ mod tests {
         assert_eq!(encode(&back), bytes, "a reference re-encodes to the same bytes");
         // Where events are public (snapshots), a reference is not an event.
         assert!(ciborium::from_reader::<Event, _>(bytes.as_slice()).is_err());
+    }
+
+    #[test]
+    fn a_reference_keeps_any_update_time_exactly() {
+        for t in [Timestamp::from_unix_nanos(-1), Timestamp::from_unix(i64::MAX / 2, 999_999_999).unwrap()] {
+            let mut rec = record();
+            rec.update_time = t;
+            let stored = StoredEvent {
+                seq_num: 1,
+                operation: Operation::Delete,
+                timestamp: i64::MIN,
+                object: SharedObject::LocalVersion(Stored::new(rec)),
+            };
+            let back: StoredEvent = ciborium::from_reader(encode(&stored).as_slice()).unwrap();
+            let u = back.into_event().unwrap_err();
+            assert_eq!((u.reference.update_time, u.operation, u.timestamp), (t, Operation::Delete, i64::MIN));
+        }
+    }
+
+    #[test]
+    fn a_malformed_reference_is_a_decoding_error() {
+        let good = (1u64, 0u8, 5i64, "e-1", 1u8, 1u64, 0i64, 0u32);
+        assert!(ciborium::from_reader::<StoredEvent, _>(encode(&good).as_slice()).is_ok());
+        let bad: [alloc::vec::Vec<u8>; 4] = [
+            encode(&(1u64, 0u8, 5i64, "e-1", 1u8, 1u64, 0i64)),
+            encode(&(1u64, 0u8, 5i64, "e-1", 1u8, 1u64, 0i64, 0u32, 0u8)),
+            encode(&(1u64, 7u8, 5i64, "e-1", 1u8, 1u64, 0i64, 0u32)),
+            encode(&(1u64, 0u8, 5i64, "e-1", 1u8, 1u64, 0i64, 2_000_000_000u32)),
+        ];
+        for bytes in bad {
+            assert!(ciborium::from_reader::<StoredEvent, _>(bytes.as_slice()).is_err(), "{bytes:x?}");
+        }
     }
 }

@@ -1,18 +1,20 @@
 //! The compute store's event log on disk (schema 2, src/compute/events.rs): record versions are
 //! kept by reference and resolved against the record, or against the copy a later `DELETE` event
-//! keeps; imports store whole what does not resolve; schema-1 files (whole events) still read.
+//! keeps; imports store whole what does not resolve; schema-1 files (whole events, history
+//! entries as maps) still read.
 #![cfg(feature = "redb")]
 
 use std::path::Path;
 
 use bacalhau_state::error::StorageError;
 use bacalhau_state::event::{Event, EventObject, Operation};
+use bacalhau_state::kv::key::KeyBuf;
 use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};
 use bacalhau_state::kv::{Backend, Durability, StoreKind, Table, WriteTxn};
-use bacalhau_state::model::{Execution, LocalExecutionState};
+use bacalhau_state::model::{Execution, LocalExecutionState, LocalStateHistory};
 use bacalhau_state::state::LocalExecutionStateType as S;
 use bacalhau_state::time::Timestamp;
-use bacalhau_state::{ComputeError, ExecutionStore, StoreBuilder, UpdateExecutionStateRequest};
+use bacalhau_state::{ComputeError, ExecutionStore, PageRequest, StoreBuilder, UpdateExecutionStateRequest};
 
 type RawTable = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
 const RAW_EVENTS: RawTable = redb::TableDefinition::new("events");
@@ -159,14 +161,20 @@ fn a_schema_1_store_with_whole_events_is_upgraded_by_a_writable_open_and_reads_a
     s.create_execution(record("e-1", "req-1")).unwrap();
     advance(&s, "e-1", S::BidAccepted);
     let events = s.events_after(0, 0).unwrap();
+    let history = s.get_execution_history("e-1", &PageRequest::default()).unwrap().items;
     s.close().unwrap();
-    // Rewrite the log as schema 1 wrote it: every event whole.
+    // Rewrite the log and the history as schema 1 wrote them: every event whole, every history
+    // entry a map with its execution ID.
     {
         const EVENTS: Table<Event> = Table::new(6, "events");
+        const HISTORY: Table<LocalStateHistory> = Table::new(2, "execution_history");
         let b = RedbBackend::open(&path, StoreKind::Compute, &RedbOptions::default()).unwrap();
         let mut w = b.begin_write(Durability::Immediate).unwrap();
         for e in &events {
             w.put(EVENTS, &e.seq_num.to_be_bytes(), e.clone()).unwrap();
+        }
+        for (seq, h) in (1..).zip(&history) {
+            w.put(HISTORY, KeyBuf::new().str("e-1").u64(seq).as_bytes(), h.clone()).unwrap();
         }
         w.commit().unwrap();
         b.close().unwrap();
@@ -184,7 +192,10 @@ fn a_schema_1_store_with_whole_events_is_upgraded_by_a_writable_open_and_reads_a
 
     let s = store(&path);
     assert_eq!(s.events_after(0, 0).unwrap(), events);
+    assert_eq!(s.get_execution_history("e-1", &PageRequest::default()).unwrap().items, history);
     advance(&s, "e-1", S::Running);
+    let after = s.get_execution_history("e-1", &PageRequest::default()).unwrap().items;
+    assert_eq!((&after[..2], after[2].new_version, after[2].execution_id.as_str()), (&history[..], 3, "e-1"));
     s.delete_execution("e-1").unwrap();
     let all = s.events_after(0, 0).unwrap();
     assert_eq!(&all[..2], &events[..]);

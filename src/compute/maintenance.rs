@@ -52,7 +52,8 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
         self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, v| {
             let mut r = KeyReader::new(k);
             let (Some(id), Some(seq)) = (r.str(), r.u64()) else { return Err(corrupt_key(HISTORY)) };
-            snap.history.push((id, seq, v));
+            let entry = v.into_entry(&id);
+            snap.history.push((id, seq, entry));
             Ok(true)
         })?;
         snap.events = super::events::events_after(self.txn(), 0, 0)?;
@@ -82,7 +83,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
         diff_index(self.txn(), BY_JOB, &by_job, &mut report.problems)?;
         diff_index(self.txn(), BY_STATE, &by_state, &mut report.problems)?;
         diff_counts(self.txn(), COUNTS, &counts, self.counters().pending_counts(), &mut report.problems)?;
-        self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: LocalStateHistory| {
+        self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: super::StoredHistory| {
             let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
             if !ids.contains(&id) {
                 report.problems.push(alloc::format!("execution_history: entries of missing execution {id}"));
@@ -139,7 +140,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             records.insert(String::from(rec.id()), rec);
         }
         for (id, seq, h) in snap.history {
-            txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), h)?;
+            txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), super::StoredHistory::new(h, &id))?;
         }
         let (events, deletes) = super::events::for_import(snap.events, &records);
         for k in deletes {

@@ -12,10 +12,12 @@
 //! operations into one atomic (and, on a durable backend, one fsync'd) commit.
 
 mod events;
+mod history;
 mod maintenance;
 mod record;
 mod tx;
 
+pub(crate) use history::StoredHistory;
 pub use maintenance::ComputeSnapshot;
 pub(crate) use record::Stored;
 pub use tx::ComputeTx;
@@ -40,7 +42,7 @@ use crate::transition::Policy;
 /// Records are kept as [`Stored`] versions, shared with the events of their changes; a version
 /// encodes as the record it stands for, so this changes nothing on disk.
 pub(crate) const EXECUTIONS: Table<Stored> = Table::new(1, "executions");
-pub(crate) const HISTORY: Table<LocalStateHistory> = Table::new(2, "execution_history");
+pub(crate) const HISTORY: Table<StoredHistory> = Table::new(2, "execution_history");
 pub(crate) const BY_JOB: Table<()> = Table::new(3, "executions_by_job");
 pub(crate) const BY_STATE: Table<()> = Table::new(4, "executions_by_state");
 pub(crate) const COUNTS: Table<u64> = Table::new(5, "execution_state_counts");

@@ -10,6 +10,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::events::DELETES;
+use super::StoredHistory;
 use super::{
     check_state_update, event_object, history_entry, validate_new_execution, ComputeStats, Stored,
     UpdateExecutionStateRequest, BY_JOB, BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST,
@@ -133,7 +134,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
         };
         let prefix = KeyBuf::new().str(&id).into_vec();
         let fp = page::fingerprint(&[id.as_bytes()]);
-        paged(
+        let page = paged(
             &self.txn,
             HISTORY,
             &prefix,
@@ -142,7 +143,8 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
             (EVENTS_SCOPE_HISTORY, fp),
             |_| true,
             invalid_token,
-        )
+        )?;
+        Ok(Page { items: page.items.into_iter().map(|h| h.into_entry(&id)).collect(), next_token: page.next_token })
     }
 
     /// See [`ExecutionStore::list_executions`](super::ExecutionStore::list_executions).
@@ -275,7 +277,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 comment: CREATED_COMMENT.into(),
                 time,
             };
-            tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(1).as_bytes(), entry)?;
+            tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(1).as_bytes(), StoredHistory::new(entry, &id))?;
             let now = tx.now_nanos();
             tx.append(now, Operation::Create, event_object(&rec))?;
             Ok(rec.into_record())
@@ -309,7 +311,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 tx.counters.bump(&mut tx.txn, COUNTS, previous.as_u8(), -1)?;
                 tx.counters.bump(&mut tx.txn, COUNTS, next.state().as_u8(), 1)?;
             }
-            tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), entry)?;
+            tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), StoredHistory::new(entry, &id))?;
             tx.append(now.saturating_unix_nanos(), Operation::Update, event_object(&next))?;
             tx.last = Some((id, next.clone(), seq + 1));
             Ok(next.into_record())

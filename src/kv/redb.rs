@@ -93,7 +93,8 @@ pub const FORMAT_VERSION: u8 = 1;
 /// * 1: the first layout.
 /// * 2: compute stores may keep the events of record creations and changes by reference (the
 ///   record's ID, state, version and update time, resolved against the record; see
-///   `compute::events`) and index their deletions in `event_deletes`. A schema-1 store is a valid
+///   `compute::events`), index their deletions in `event_deletes`, and keep history entries as
+///   arrays without the ID their key holds (`compute::history`). A schema-1 store is a valid
 ///   schema-2 store, so a writable open upgrades the number in place; a build that reads only
 ///   schema 1 refuses the upgraded file at open rather than failing on its first reference.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -374,6 +375,24 @@ impl RedbBackend {
     /// Current size of the file in bytes (`None` if it cannot be read).
     pub fn file_size(&self) -> Option<u64> {
         fs::metadata(&self.path).ok().map(|m| m.len())
+    }
+
+    /// Bytes in the file's allocated pages: the records, indexes, history, event log and redb's
+    /// own metadata, without the free space redb keeps in the file (it grows the file in
+    /// doubling regions, so [`file_size`](Self::file_size) moves in steps). The journal is not
+    /// included. Fails while a write transaction of this handle is alive (it waits for it).
+    pub fn bytes_in_use(&self) -> Result<u64, StorageError> {
+        let guard = self.db.read().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            None => Err(closed()),
+            Some(Handle::Read(_)) => Err(backend(READ_ONLY)),
+            Some(Handle::Write(db)) => {
+                let txn = db.begin_write().map_err(transaction_error)?;
+                let stats = txn.stats().map_err(storage_error)?;
+                txn.abort().map_err(storage_error)?;
+                Ok(stats.allocated_pages() * stats.page_size() as u64)
+            }
+        }
     }
 
     /// Verifies every page checksum, repairing the file if possible: `Ok(true)` if it was intact,
