@@ -35,11 +35,11 @@ pub struct ComputeTx<'s, T> {
     clock: &'s dyn Clock,
     poisoned: Option<StorageError>,
     counters: Counters,
-    /// The record this transaction last changed by an update, with its next history number, so
+    /// The record this transaction last created or changed, with its next history number, so
     /// that a batch taking one execution through several changes reads (on redb: decodes) it
-    /// once. It is always what the table would return: it came from the table and differs only
-    /// in State, Version and UpdateTime, which round-trip exactly; any other write of records
-    /// (delete, import) drops it.
+    /// once. It is what the table holds: it was just written to it, or read from it and changed
+    /// only in State, Version and UpdateTime, which round-trip exactly; any other write of
+    /// records (delete, import) drops it.
     last: Option<(String, Stored, u64)>,
 }
 
@@ -280,6 +280,8 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(1).as_bytes(), StoredHistory::new(entry, &id))?;
             let now = tx.now_nanos();
             tx.append(now, Operation::Create, event_object(&rec))?;
+            // A batch usually changes what it just created: the first change then reads nothing.
+            tx.last = Some((id, rec.clone(), 2));
             Ok(rec.into_record())
         })
     }
