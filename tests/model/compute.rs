@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bacalhau_state::clock::ManualClock;
+use bacalhau_state::event::EventObject;
 use bacalhau_state::kv::{memory::MemoryBackend, Backend};
 use bacalhau_state::model::{Execution, LocalExecutionState};
 use bacalhau_state::state::LocalExecutionStateType as L;
@@ -15,10 +16,28 @@ const JOBS: [&str; 3] = ["j1", "j2", "j3"];
 
 #[derive(Clone, Debug)]
 pub enum Action {
-    Create { id: usize, job: usize, pre_approved: bool },
-    Update { id: usize, to: L, expect: Option<L>, expect_version: u64 },
-    Delete { id: usize },
-    Txn { actions: Vec<Action>, rollback: bool },
+    Create {
+        id: usize,
+        job: usize,
+        pre_approved: bool,
+    },
+    Update {
+        id: usize,
+        to: L,
+        expect: Option<L>,
+        expect_version: u64,
+    },
+    Delete {
+        id: usize,
+    },
+    /// Trims the log through `back` events before its end.
+    Trim {
+        back: u64,
+    },
+    Txn {
+        actions: Vec<Action>,
+        rollback: bool,
+    },
 }
 
 fn state() -> impl Strategy<Value = L> {
@@ -31,6 +50,7 @@ fn leaf() -> impl Strategy<Value = Action> {
         4 => (0..IDS.len(), state(), prop::option::of(state()), 0u64..4)
             .prop_map(|(id, to, expect, expect_version)| Action::Update { id, to, expect, expect_version }),
         1 => (0..IDS.len()).prop_map(|id| Action::Delete { id }),
+        1 => (0u64..6).prop_map(|back| Action::Trim { back }),
     ]
 }
 
@@ -49,10 +69,18 @@ struct Rec {
     history: usize,
 }
 
+/// What an event shows: (ID, job, state, version) of the record after the change (before, for a
+/// deletion).
+type Shown = (usize, usize, L, u64);
+
 #[derive(Clone, Debug, Default)]
 struct Model {
     recs: BTreeMap<usize, Rec>,
     events: u64,
+    /// Every event ever appended, numbered from 1.
+    log: Vec<Shown>,
+    /// Events up to this number are trimmed.
+    trimmed: u64,
 }
 
 impl Model {
@@ -69,6 +97,11 @@ impl Model {
         }
     }
 
+    fn append(&mut self, shown: Shown) {
+        self.log.push(shown);
+        self.events += 1;
+    }
+
     /// The expected error code of `a`, applying it when it succeeds.
     fn apply(&mut self, a: &Action) -> Option<&'static str> {
         match *a {
@@ -78,7 +111,7 @@ impl Model {
                 }
                 let state = if pre_approved { L::BidAccepted } else { L::Created };
                 self.recs.insert(id, Rec { job, state, version: 1, history: 1 });
-                self.events += 1;
+                self.append((id, job, state, 1));
                 None
             }
             Action::Update { id, to, expect, expect_version } => {
@@ -102,15 +135,20 @@ impl Model {
                 r.state = to;
                 r.version += 1;
                 r.history += 1;
-                self.events += 1;
+                let shown = (id, r.job, r.state, r.version);
+                self.append(shown);
                 None
             }
             Action::Delete { id } => {
-                match self.resolve(id) {
-                    Ok(id) => self.recs.remove(&id),
+                let (id, r) = match self.resolve(id) {
+                    Ok(id) => (id, self.recs.remove(&id).expect("resolved")),
                     Err(code) => return Some(code),
                 };
-                self.events += 1;
+                self.append((id, r.job, r.state, r.version));
+                None
+            }
+            Action::Trim { back } => {
+                self.trimmed = self.trimmed.max(self.events.saturating_sub(back));
                 None
             }
             Action::Txn { .. } => unreachable!("transactions are applied by the runner"),
@@ -142,6 +180,10 @@ macro_rules! apply_leaf {
                 $target.update_execution_state(req).map(drop)
             }
             Action::Delete { id } => $target.delete_execution(IDS[id]),
+            Action::Trim { back } => match $target.stats() {
+                Ok(s) => $target.trim_events(s.last_event_seq.saturating_sub(back)).map(drop),
+                Err(e) => Err(e),
+            },
             Action::Txn { .. } => unreachable!(),
         }
     };
@@ -159,6 +201,24 @@ fn compare<B: Backend>(store: &ExecutionStore<B>, model: &Model, step: usize) {
     }
     assert_eq!(stats.counts, counts, "step {step}: counts");
     assert_eq!(stats.last_event_seq, model.events, "step {step}: events");
+    // Every kept event shows its own incarnation of the record (IDs are reused with other jobs
+    // after deletions), whatever the backend keeps on disk.
+    let shown: Vec<(u64, String, String, L, u64)> = store
+        .events_after(0, 0)
+        .unwrap()
+        .into_iter()
+        .map(|e| match e.object {
+            EventObject::LocalExecution(r) => {
+                (e.seq_num, r.id().to_string(), r.job_id().to_string(), r.state, r.version)
+            }
+            other => panic!("step {step}: {other:?}"),
+        })
+        .collect();
+    let want: Vec<(u64, String, String, L, u64)> = (model.trimmed + 1..)
+        .zip(&model.log[model.trimmed as usize..])
+        .map(|(seq, &(id, job, state, version))| (seq, IDS[id].to_string(), JOBS[job].to_string(), state, version))
+        .collect();
+    assert_eq!(shown, want, "step {step}: events");
     for (i, id) in IDS.iter().enumerate() {
         match (store.get_execution(id), model.resolve(i).ok().and_then(|i| model.recs.get(&i))) {
             (Ok(s), Some(r)) => {
