@@ -291,24 +291,33 @@ impl LogTables {
     /// Events with a sequence number greater than `after`, oldest first; `limit` 0 = all. For a
     /// log without references (the requester store's); the compute store resolves its own.
     pub fn after<T: ReadTxn>(&self, txn: &T, after: u64, limit: u32) -> Result<Vec<Event>, StorageError> {
-        self.stored_after(txn, after, limit)?
-            .into_iter()
-            .map(|e| {
-                e.into_event().map_err(|u| StorageError::Corrupt {
-                    table: self.events.name(),
-                    detail: alloc::format!("event {} refers to compute execution {}", u.seq_num, u.reference.id),
-                })
-            })
-            .collect()
+        let mut out = Vec::new();
+        self.scan_after(txn, after, &mut |e| {
+            out.push(e.into_event().map_err(|u| StorageError::Corrupt {
+                table: self.events.name(),
+                detail: alloc::format!("event {} refers to compute execution {}", u.seq_num, u.reference.id),
+            })?);
+            Ok(limit == 0 || out.len() < limit as usize)
+        })?;
+        Ok(out)
+    }
+
+    fn scan_after<T: ReadTxn>(
+        &self,
+        txn: &T,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<bool, StorageError>,
+    ) -> Result<(), StorageError> {
+        let Some(start) = after.checked_add(1) else { return Ok(()) };
+        let start = KeyBuf::new().u64(start);
+        let range = KeyRange { start: core::ops::Bound::Included(start.as_bytes()), end: core::ops::Bound::Unbounded };
+        txn.scan(self.events, range, Direction::Forward, &mut |_, e| visit(e))
     }
 
     /// The events after `after` as stored (references unresolved).
     pub fn stored_after<T: ReadTxn>(&self, txn: &T, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
         let mut out = Vec::new();
-        let Some(start) = after.checked_add(1) else { return Ok(out) };
-        let start = KeyBuf::new().u64(start);
-        let range = KeyRange { start: core::ops::Bound::Included(start.as_bytes()), end: core::ops::Bound::Unbounded };
-        txn.scan(self.events, range, Direction::Forward, &mut |_, e| {
+        self.scan_after(txn, after, &mut |e| {
             out.push(e);
             Ok(limit == 0 || out.len() < limit as usize)
         })?;
@@ -704,7 +713,7 @@ pub(crate) fn show_key(k: &[u8]) -> String {
 pub(crate) fn restore_log<T: WriteTxn>(
     txn: &mut T,
     log: &LogTables,
-    events: impl IntoIterator<Item = StoredEvent>,
+    events: Vec<StoredEvent>,
     checkpoints: Vec<(String, u64)>,
     last_event_seq: u64,
 ) -> Result<(), StorageError> {

@@ -22,11 +22,20 @@ use crate::event::{Event, LocalRef, Operation, SharedObject, StoredEvent};
 use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, Table, WriteTxn};
 
-/// `(execution ID, DELETE event number)` of every deletion still in the log.
+/// `(execution ID, DELETE event number)` of every deletion still in the log. Written only by
+/// backends that encode values (a backend that keeps values never sees a reference).
 pub(crate) const DELETES: Table<()> = Table::new(9, "event_deletes");
 
 pub(crate) fn delete_key(id: &str, seq: u64) -> KeyBuf {
     KeyBuf::new().str(id).u64(seq)
+}
+
+/// Indexes the deletion of `id` by event `seq`.
+pub(crate) fn index_delete<T: WriteTxn>(txn: &mut T, id: &str, seq: u64) -> Result<(), StorageError> {
+    if T::KEEPS_VALUES {
+        return Ok(());
+    }
+    txn.put(DELETES, delete_key(id, seq).as_bytes(), ())
 }
 
 fn corrupt(detail: String) -> StorageError {
@@ -100,15 +109,27 @@ fn first_delete_after<T: ReadTxn>(txn: &T, id: &str, seq: u64) -> Result<Option<
 
 /// Events after `after` (oldest first, `limit` 0 = all), references resolved.
 pub(crate) fn events_after<T: ReadTxn>(txn: &T, after: u64, limit: u32) -> Result<Vec<Event>, StorageError> {
+    if T::KEEPS_VALUES {
+        // Every version is still the `Stored` that was put: nothing to resolve.
+        return LOG.after(txn, after, limit);
+    }
     let stored = LOG.stored_after(txn, after, limit)?;
     let mut resolver = Resolver::new(txn);
     stored.into_iter().map(|e| resolver.event(e)).collect()
 }
 
-/// The events as the log table keeps them for an import: each `CREATE`/`UPDATE` of a compute
-/// record by reference when the record it would resolve to (see the module documentation) is
-/// the one it is a version of, whole otherwise. Also returns the [`DELETES`] index entries.
-pub(crate) fn for_import(events: Vec<Event>, records: &BTreeMap<String, Stored>) -> (Vec<StoredEvent>, Vec<KeyBuf>) {
+/// The events as the log table of `T` keeps them for an import: each `CREATE`/`UPDATE` of a
+/// compute record by reference when the record it would resolve to (see the module
+/// documentation) is the one it is a version of, whole otherwise. Also returns the [`DELETES`]
+/// index entries. A backend that keeps values ([`ReadTxn::KEEPS_VALUES`]) needs neither: its
+/// events stay whole and `records` is not read.
+pub(crate) fn for_import<T: ReadTxn>(
+    events: Vec<Event>,
+    records: &BTreeMap<String, Stored>,
+) -> (Vec<StoredEvent>, Vec<KeyBuf>) {
+    if T::KEEPS_VALUES {
+        return (events.into_iter().map(StoredEvent::from).collect(), Vec::new());
+    }
     // The base of each event, walking back from the end: the next deletion of the same ID, or
     // the record.
     let mut next_delete: BTreeMap<String, Stored> = BTreeMap::new();
@@ -136,6 +157,9 @@ pub(crate) fn for_import(events: Vec<Event>, records: &BTreeMap<String, Stored>)
 
 /// Drops the index entries of deletions numbered up to `through` (trimmed from the log).
 pub(crate) fn trim_deletes<T: WriteTxn>(txn: &mut T, through: u64) -> Result<(), StorageError> {
+    if T::KEEPS_VALUES {
+        return Ok(());
+    }
     let mut trimmed = Vec::new();
     txn.scan_keys(DELETES, KeyRange::ALL, Direction::Forward, &mut |k| {
         let mut r = KeyReader::new(k);
@@ -151,8 +175,12 @@ pub(crate) fn trim_deletes<T: WriteTxn>(txn: &mut T, through: u64) -> Result<(),
     Ok(())
 }
 
-/// Resolves every event and checks the deletion index against the log.
+/// Resolves every event and checks the deletion index against the log (neither exists in a
+/// backend that keeps values).
 pub(crate) fn check<T: ReadTxn>(txn: &T, problems: &mut Vec<String>) -> Result<(), StorageError> {
+    if T::KEEPS_VALUES {
+        return Ok(());
+    }
     let mut resolver = Resolver::new(txn);
     let mut expected = alloc::collections::BTreeSet::new();
     for e in LOG.stored_after(txn, 0, 0)? {

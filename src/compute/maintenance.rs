@@ -137,12 +137,14 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             bump_count(txn, COUNTS, e.state.as_u8(), 1)?;
             let rec = super::Stored::new(e);
             txn.put(EXECUTIONS, KeyBuf::new().str(rec.id()).as_bytes(), rec.clone())?;
-            records.insert(String::from(rec.id()), rec);
+            if !T::KEEPS_VALUES {
+                records.insert(String::from(rec.id()), rec);
+            }
         }
         for (id, seq, h) in snap.history {
             txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), super::StoredHistory::new(h, &id))?;
         }
-        let (events, deletes) = super::events::for_import(snap.events, &records);
+        let (events, deletes) = super::events::for_import::<T>(snap.events, &records);
         for k in deletes {
             txn.put(super::events::DELETES, k.as_bytes(), ())?;
         }

@@ -9,7 +9,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::events::DELETES;
 use super::StoredHistory;
 use super::{
     check_state_update, event_object, history_entry, validate_new_execution, ComputeStats, Stored,
@@ -345,7 +344,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             // to it from now on.
             let now = tx.now_nanos();
             let seq = tx.append(now, Operation::Delete, SharedObject::LocalExecution(rec))?;
-            tx.txn.put(DELETES, super::events::delete_key(&id, seq).as_bytes(), ())?;
+            super::events::index_delete(&mut tx.txn, &id, seq)?;
             Ok(())
         })
     }

@@ -210,7 +210,8 @@ impl<T: WriteTxn> JobTx<'_, T> {
         for (id, seq, h) in snap.history {
             txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), h)?;
         }
-        restore_log(txn, &LOG, snap.events.into_iter().map(StoredEvent::from), snap.checkpoints, snap.last_event_seq)
+        let events = snap.events.into_iter().map(StoredEvent::from).collect();
+        restore_log(txn, &LOG, events, snap.checkpoints, snap.last_event_seq)
     }
 
     /// Decodes snapshot bytes and imports them.

@@ -264,6 +264,8 @@ fn scan_keys<V: Value>(
 macro_rules! read_impl {
     ($t:ty) => {
         impl ReadTxn for $t {
+            const KEEPS_VALUES: bool = true;
+
             fn get<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError> {
                 get(&self.tables, table, key)
             }

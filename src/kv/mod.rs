@@ -121,6 +121,12 @@ pub type Visitor<'v, V> = dyn FnMut(&[u8], V) -> Result<bool, StorageError> + 'v
 
 /// Read access to a consistent snapshot of every table.
 pub trait ReadTxn {
+    /// Whether values come back as the very Rust values that were put (the memory backend)
+    /// rather than decoded from bytes. Stores skip work that only encoded values need when it
+    /// holds (the compute log's references, `compute::events`); the compiler then drops that
+    /// code from builds that use only such a backend (the wasm package).
+    const KEEPS_VALUES: bool = false;
+
     /// The value under `key`, if any.
     fn get<V: Value>(&self, table: Table<V>, key: &[u8]) -> Result<Option<V>, StorageError>;
 
