@@ -42,6 +42,9 @@ fn corrupt(detail: String) -> StorageError {
     StorageError::Corrupt { table: LOG.events.name(), detail }
 }
 
+/// Records a [`Resolver`] remembers at most.
+const RESOLVER_CACHE: usize = 1024;
+
 /// Resolves references, remembering each record it read: the events of one execution share it.
 struct Resolver<'t, T> {
     txn: &'t T,
@@ -89,6 +92,10 @@ impl<'t, T: ReadTxn> Resolver<'t, T> {
                 ))
             })?,
         };
+        if self.bases.len() >= RESOLVER_CACHE {
+            // A walk of a long log (check, a large page) must not hold every record at once.
+            self.bases.clear();
+        }
         self.bases.insert(key, base.clone());
         Ok(base)
     }
