@@ -82,42 +82,60 @@ macro_rules! state_enum {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl serde::de::Visitor<'_> for V {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        write!(f, "a {} name or integer", $label)
-                    }
-                    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$name, E> {
-                        u8::try_from(v).ok().and_then($name::from_u8).ok_or_else(|| {
-                            E::custom(format_args!("unknown {} value {}", $label, v))
-                        })
-                    }
-                    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$name, E> {
-                        match u64::try_from(v) {
-                            Ok(v) => self.visit_u64(v),
-                            Err(_) => Err(E::custom(format_args!("unknown {} value {}", $label, v))),
-                        }
-                    }
-                    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<$name, E> {
-                        if (0.0..=255.0).contains(&v) && (v as u8) as f64 == v {
-                            self.visit_u64(v as u64)
-                        } else {
-                            Err(E::custom(format_args!("unknown {} value {}", $label, v)))
-                        }
-                    }
-                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
-                        $name::from_name(v).ok_or_else(|| {
-                            E::custom(format_args!("unknown {} {:?}", $label, v))
-                        })
-                    }
-                }
-                d.deserialize_any(V)
+                const NAMES: &[&str] = &[$($text),+];
+                let i = d.deserialize_any(StateVisitor { label: $label, names: NAMES })?;
+                // The visitor only returns indexes of `NAMES`, which lists every value in
+                // discriminant order (the discriminants are dense from 0).
+                Self::ALL.get(usize::from(i)).copied().ok_or_else(|| {
+                    <D::Error as serde::de::Error>::custom(format_args!("unknown {} value {}", $label, i))
+                })
             }
         }
     };
     (@ser name, $self:ident, $s:ident) => { $s.serialize_str($self.name()) };
     (@ser int, $self:ident, $s:ident) => { $s.serialize_u8($self.as_u8()) };
+}
+
+/// The deserializing visitor of every state enum, shared so that the module holds one copy of
+/// it (and of the decoder's `deserialize_any` for it) instead of one per enum. Accepts a name
+/// (ignoring ASCII case and surrounding whitespace) or an integer; returns the index into
+/// `names`, which is the discriminant.
+struct StateVisitor {
+    label: &'static str,
+    names: &'static [&'static str],
+}
+
+impl serde::de::Visitor<'_> for StateVisitor {
+    type Value = u8;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a {} name or integer", self.label)
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u8, E> {
+        match u8::try_from(v) {
+            Ok(i) if usize::from(i) < self.names.len() => Ok(i),
+            _ => Err(E::custom(format_args!("unknown {} value {}", self.label, v))),
+        }
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u8, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::custom(format_args!("unknown {} value {}", self.label, v))),
+        }
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u8, E> {
+        if (0.0..=255.0).contains(&v) && (v as u8) as f64 == v {
+            self.visit_u64(v as u64)
+        } else {
+            Err(E::custom(format_args!("unknown {} value {}", self.label, v)))
+        }
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u8, E> {
+        let name = v.trim();
+        match self.names.iter().position(|n| name.eq_ignore_ascii_case(n)) {
+            Some(i) => Ok(i as u8),
+            None => Err(E::custom(format_args!("unknown {} {:?}", self.label, v))),
+        }
+    }
 }
 
 /// A name that matches no value of a state enum.
@@ -324,6 +342,20 @@ mod tests {
         assert!(serde_json::from_str::<ExecutionStateType>("10").is_err());
         assert!(serde_json::from_str::<JobStateType>("\"Queued\"").is_err());
         assert!(serde_json::from_str::<LocalExecutionStateType>("-1").is_err());
+    }
+
+    #[test]
+    fn discriminants_are_dense_in_declaration_order() {
+        // The shared deserializing visitor returns indexes into the names in declaration order.
+        fn dense<T: Copy>(all: &[T], as_u8: fn(T) -> u8) -> bool {
+            all.iter().enumerate().all(|(i, s)| usize::from(as_u8(*s)) == i)
+        }
+        assert!(dense(JobStateType::ALL, JobStateType::as_u8));
+        assert!(dense(ExecutionStateType::ALL, ExecutionStateType::as_u8));
+        assert!(dense(ExecutionDesiredStateType::ALL, ExecutionDesiredStateType::as_u8));
+        assert!(dense(LocalExecutionStateType::ALL, LocalExecutionStateType::as_u8));
+        assert!(dense(EvaluationStatus::ALL, EvaluationStatus::as_u8));
+        assert!(dense(JobHistoryType::ALL, JobHistoryType::as_u8));
     }
 
     #[test]
