@@ -18,6 +18,11 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::kv::StoreKind;
 
+mod cbor;
+
+/// The error of [`from_cbor`]: ciborium's decoding error for a byte slice.
+pub type CborError = cbor::Error;
+
 /// CRC-32 (IEEE, as zlib and crc32fast compute it) with a single 1 KiB table: snapshots and
 /// page tokens are not hot paths, and the 16 KiB slice-by-16 tables would weigh on the wasm
 /// package.
@@ -149,6 +154,14 @@ pub fn to_cbor<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, crate::error
     Ok(sink.buf.unwrap_or_default())
 }
 
+/// Decodes one CBOR item as a `T`, exactly as `ciborium::from_reader(bytes)` does (same values,
+/// same errors; trailing bytes are ignored), with a decoder built for code size: every CBOR the
+/// core reads goes through it (snapshot bodies, and the wasm bindings' arguments), so each type's
+/// deserializer is compiled once and small. See `snapshot/cbor.rs`.
+pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CborError> {
+    T::deserialize(&mut cbor::Decoder::new(bytes))
+}
+
 /// Checks the frame and decodes the body.
 pub(crate) fn decode<T: DeserializeOwned>(kind: StoreKind, bytes: &[u8]) -> Result<T, SnapshotError> {
     if bytes.len() < HEADER + TRAILER {
@@ -171,7 +184,7 @@ pub(crate) fn decode<T: DeserializeOwned>(kind: StoreKind, bytes: &[u8]) -> Resu
     if found != kind_byte(kind) {
         return Err(SnapshotError::WrongKind { expected: kind.as_str(), found });
     }
-    ciborium::from_reader(&framed[HEADER..]).map_err(|e| SnapshotError::Decode { detail: alloc::format!("{e}") })
+    from_cbor(&framed[HEADER..]).map_err(|e| SnapshotError::Decode { detail: alloc::format!("{e}") })
 }
 
 #[cfg(test)]

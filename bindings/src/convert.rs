@@ -76,7 +76,7 @@ pub(crate) fn string(f: Family, v: &JsValue, field: &str) -> Result<String, JsVa
 /// must not leak into stored maps. `undefined` properties count as absent.
 pub(crate) fn from_js<T: DeserializeOwned>(f: Family, v: JsValue, field: &str) -> Result<T, JsValue> {
     let buf = cbor_of(f, &v, field)?;
-    ciborium::from_reader(buf.as_slice()).map_err(|e| decode_error(f, field, e))
+    bacalhau_state::snapshot::from_cbor(&buf).map_err(|e| decode_error(f, field, e))
 }
 
 // The non-generic halves of `from_js` and `options` stay out of line: inlined, they would be
