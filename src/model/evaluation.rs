@@ -1,13 +1,13 @@
 //! Evaluations (SPEC §1.6).
 
 use alloc::string::String;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::state::EvaluationStatus;
 use crate::time::Timestamp;
 
 /// A scheduling evaluation of a job.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(default)]
 pub struct Evaluation {
     /// Unique ID (a plain UUID in v1.2).
@@ -44,6 +44,20 @@ pub struct Evaluation {
     #[serde(rename = "ModifyTime")]
     pub modify_time: i64,
 }
+
+super::record_deserialize!(Evaluation, "Evaluation", EvaluationTwin {
+    0 id: String = "ID",
+    1 namespace: String = "Namespace",
+    2 job_id: String = "JobID",
+    3 triggered_by: String = "TriggeredBy",
+    4 priority: i64 = "Priority",
+    5 eval_type: String = "Type",
+    6 status: EvaluationStatus = "Status",
+    7 comment: String = "Comment",
+    8 wait_until: Timestamp = "WaitUntil",
+    9 create_time: i64 = "CreateTime",
+    10 modify_time: i64 = "ModifyTime",
+});
 
 impl Evaluation {
     /// IDs usable as keys and every field within [`crate::limits`].

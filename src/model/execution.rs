@@ -4,14 +4,14 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{check_id, Job, Opaque, State};
 use crate::error::{RecordKind, ValidationError};
 use crate::state::{ExecutionDesiredStateType, ExecutionStateType};
 
 /// One placement of a job on a compute node.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(default)]
 pub struct Execution {
     /// Unique execution ID (`e-<uuid>`), unique across jobs.
@@ -72,8 +72,29 @@ pub struct Execution {
     pub modify_time: i64,
 }
 
+super::record_deserialize!(Execution, "Execution", ExecutionTwin {
+    0 id: String = "ID",
+    1 namespace: String = "Namespace",
+    2 eval_id: String = "EvalID",
+    3 name: String = "Name",
+    4 node_id: String = "NodeID",
+    5 job_id: String = "JobID",
+    6 job: Option<Arc<Job>> = "Job",
+    7 allocated_resources: AllocatedResources = "AllocatedResources",
+    8 desired_state: State<ExecutionDesiredStateType> = "DesiredState",
+    9 compute_state: State<ExecutionStateType> = "ComputeState",
+    10 published_result: Option<SpecConfig> = "PublishedResult",
+    11 run_output: Option<RunCommandResult> = "RunOutput",
+    12 previous_execution: String = "PreviousExecution",
+    13 next_execution: String = "NextExecution",
+    14 followup_eval_id: String = "FollowupEvalID",
+    15 revision: u64 = "Revision",
+    16 create_time: i64 = "CreateTime",
+    17 modify_time: i64 = "ModifyTime",
+});
+
 /// Resources allocated to each task, by task name (opaque values).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(default)]
 pub struct AllocatedResources {
     /// Per task name.
@@ -81,8 +102,12 @@ pub struct AllocatedResources {
     pub tasks: BTreeMap<String, Opaque>,
 }
 
+super::record_deserialize!(AllocatedResources, "AllocatedResources", AllocatedResourcesTwin {
+    0 tasks: BTreeMap<String, Opaque> = "Tasks",
+});
+
 /// A typed plugin configuration (`SpecConfig`): a type name and opaque parameters.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(default)]
 pub struct SpecConfig {
     /// Plugin type.
@@ -93,8 +118,13 @@ pub struct SpecConfig {
     pub params: BTreeMap<String, Opaque>,
 }
 
+super::record_deserialize!(SpecConfig, "SpecConfig", SpecConfigTwin {
+    0 spec_type: String = "Type",
+    1 params: BTreeMap<String, Opaque> = "Params",
+});
+
 /// The output of a run. Note the lower-case `stderr` key, as Bacalhau writes it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(default)]
 pub struct RunCommandResult {
     /// Captured standard output.
@@ -116,6 +146,15 @@ pub struct RunCommandResult {
     #[serde(rename = "ErrorMsg")]
     pub error_msg: String,
 }
+
+super::record_deserialize!(RunCommandResult, "RunCommandResult", RunCommandResultTwin {
+    0 stdout: String = "Stdout",
+    1 stdout_truncated: bool = "StdoutTruncated",
+    2 stderr: String = "stderr",
+    3 stderr_truncated: bool = "StderrTruncated",
+    4 exit_code: i64 = "ExitCode",
+    5 error_msg: String = "ErrorMsg",
+});
 
 impl Execution {
     /// Bacalhau's `Normalize`: also normalizes the embedded job.

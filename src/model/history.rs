@@ -30,7 +30,7 @@ fn is_zero(v: &u64) -> bool {
 
 /// One entry of a job's history, job level or execution level. Entries of a job form one
 /// sequence (`SeqNum`, from 1), so history order is write order (SPEC W-J14).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(default)]
 pub struct JobHistory {
     /// Level.
@@ -68,8 +68,22 @@ pub struct JobHistory {
     pub seq_num: u64,
 }
 
+super::record_deserialize!(JobHistory, "JobHistory", JobHistoryTwin {
+    0 history_type: JobHistoryType = "Type",
+    1 job_id: String = "JobID",
+    2 node_id: String = "NodeID",
+    3 execution_id: String = "ExecutionID",
+    4 job_state: Option<StateChange<JobStateType>> = "JobState",
+    5 execution_state: Option<StateChange<ExecutionStateType>> = "ExecutionState",
+    6 desired_state: Option<StateChange<ExecutionDesiredStateType>> = "DesiredState",
+    7 new_revision: u64 = "NewRevision",
+    8 comment: String = "Comment",
+    9 time: Timestamp = "Time",
+    10 seq_num: u64 = "SeqNum",
+});
+
 /// One entry of a compute execution's history.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(default)]
 pub struct LocalStateHistory {
     /// Execution.
@@ -91,3 +105,12 @@ pub struct LocalStateHistory {
     #[serde(rename = "Time")]
     pub time: Timestamp,
 }
+
+super::record_deserialize!(LocalStateHistory, "LocalStateHistory", LocalStateHistoryTwin {
+    0 execution_id: String = "ExecutionID",
+    1 previous_state: LocalExecutionStateType = "PreviousState",
+    2 new_state: LocalExecutionStateType = "NewState",
+    3 new_version: u64 = "NewVersion",
+    4 comment: String = "Comment",
+    5 time: Timestamp = "Time",
+});

@@ -14,7 +14,7 @@ use crate::state::JobStateType;
 ///
 /// `State`, `Revision`, `CreateTime` and `ModifyTime` are owned by the store: whatever a caller
 /// puts there is replaced on create and on every state update.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(default)]
 pub struct Job {
     /// Unique job ID (`j-<uuid>` usually); may contain `/`.
@@ -64,8 +64,26 @@ pub struct Job {
     pub modify_time: i64,
 }
 
+super::record_deserialize!(Job, "Job", JobTwin {
+    0 id: String = "ID",
+    1 name: String = "Name",
+    2 namespace: String = "Namespace",
+    3 job_type: String = "Type",
+    4 priority: i64 = "Priority",
+    5 count: i64 = "Count",
+    6 constraints: Vec<Constraint> = "Constraints",
+    7 meta: BTreeMap<String, String> = "Meta",
+    8 labels: BTreeMap<String, String> = "Labels",
+    9 tasks: Vec<Task> = "Tasks",
+    10 state: State<JobStateType> = "State",
+    11 version: u64 = "Version",
+    12 revision: u64 = "Revision",
+    13 create_time: i64 = "CreateTime",
+    14 modify_time: i64 = "ModifyTime",
+});
+
 /// A node selector requirement.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(default)]
 pub struct Constraint {
     /// Node label key.
@@ -78,6 +96,12 @@ pub struct Constraint {
     #[serde(rename = "Values")]
     pub values: Vec<String>,
 }
+
+super::record_deserialize!(Constraint, "Constraint", ConstraintTwin {
+    0 key: String = "Key",
+    1 operator: String = "Operator",
+    2 values: Vec<String> = "Values",
+});
 
 /// The job types Bacalhau schedules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{check_id, Execution};
 use crate::error::{RecordKind, ValidationError};
@@ -11,31 +11,33 @@ use crate::time::Timestamp;
 
 /// One execution as a compute node tracks it, with the full execution (and job) the requester
 /// sent, which the node needs to run it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalExecutionState {
     /// The execution, including its embedded job. Never absent (SPEC W-C9).
-    #[serde(rename = "Execution")]
     pub execution: Execution,
     /// The node to send callbacks to.
-    #[serde(rename = "RequesterNodeID")]
     pub requester_node_id: String,
     /// Local lifecycle state.
-    #[serde(rename = "State")]
     pub state: LocalExecutionStateType,
     /// 1 at creation, +1 per state update.
-    #[serde(rename = "Version")]
     pub version: u64,
     /// When the record was made (caller-supplied).
-    #[serde(rename = "CreateTime")]
     pub create_time: Timestamp,
     /// When the state last changed (store-managed after creation; always UTC).
-    #[serde(rename = "UpdateTime")]
     pub update_time: Timestamp,
     /// Never written by Bacalhau; kept for shape compatibility.
-    #[serde(rename = "LatestComment")]
     pub latest_comment: String,
 }
+
+super::record_deserialize!(LocalExecutionState, "LocalExecutionState", LocalExecutionStateTwin {
+    0 execution: Execution = "Execution",
+    1 requester_node_id: String = "RequesterNodeID",
+    2 state: LocalExecutionStateType = "State",
+    3 version: u64 = "Version",
+    4 create_time: Timestamp = "CreateTime",
+    5 update_time: Timestamp = "UpdateTime",
+    6 latest_comment: String = "LatestComment",
+});
 
 /// How a [`LocalExecutionState`] serializes, with the fields a state change sets given
 /// separately: the compute store keeps each version as the previous one's record plus these
