@@ -94,8 +94,10 @@ wasm: _check-wasm-bindgen
     @raw=$(stat -c %s pkg/bacalhau_state_wasm_bg.wasm); gz=$(gzip -9 -c pkg/bacalhau_state_wasm_bg.wasm | wc -c); \
         echo "wasm size: $raw bytes raw, $gz bytes gzipped ($((gz / 1024)) KiB; budget 150 KiB)"
 
-# The conformance scenarios on wasm32 (memory backend) under wasm-bindgen-test in Node.
+# The conformance scenarios on wasm32 (memory backend) under wasm-bindgen-test in Node, after
+# the bindings' own unit tests (native: their argument decoders against the core's derives).
 wasm-test: _check-wasm-bindgen
+    cargo test -p bacalhau-state-wasm --lib
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
         CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}}" CARGO_TARGET_DIR=target-wasm \
         {{debian_cargo}} test -p bacalhau-state-wasm --target wasm32-unknown-unknown \

@@ -166,7 +166,7 @@ macro_rules! compute_ops {
                 &self,
                 #[wasm_bindgen(unchecked_param_type = "UpdateExecutionStateRequest")] request: JsValue,
             ) -> Result<JsValue, JsValue> {
-                let req = convert::object(F, request, "request")?;
+                let req = convert::request(F, request, "request")?;
                 js(F, self.with(|r| r.update_execution_state(req))?)
             }
 

@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::args::Arg;
 use crate::error::{self, Family};
 
 #[wasm_bindgen(module = "/src/cbor.js")]
@@ -207,18 +208,26 @@ fn is_plain(v: &JsValue) -> bool {
 
 /// An optional options object: absent means the type's default. `small` lists its `u32` fields,
 /// checked here first so that an out-of-range value is reported with its full path
-/// (`page.limit`), which the decoder cannot do.
-pub(crate) fn options<T: DeserializeOwned + Default>(
-    f: Family,
-    v: JsValue,
-    field: &str,
-    small: &[&str],
-) -> Result<T, JsValue> {
+/// (`page.limit`), which the decoder cannot do. Options are queries, decoded through
+/// [`Arg`](crate::args::Arg).
+pub(crate) fn options<T: Default>(f: Family, v: JsValue, field: &str, small: &[&str]) -> Result<T, JsValue>
+where
+    Arg<T>: DeserializeOwned,
+{
     if is_absent(&v) {
         return Ok(T::default());
     }
     check_small(f, &v, field, small)?;
-    object(f, v, field)
+    request(f, v, field)
+}
+
+/// A required request object (`updateExecution`'s request...), decoded through
+/// [`Arg`](crate::args::Arg).
+pub(crate) fn request<T>(f: Family, v: JsValue, field: &str) -> Result<T, JsValue>
+where
+    Arg<T>: DeserializeOwned,
+{
+    object::<Arg<T>>(f, v, field).map(|a| a.0)
 }
 
 #[inline(never)]

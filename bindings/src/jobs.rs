@@ -141,7 +141,7 @@ macro_rules! job_ops {
                 &self,
                 #[wasm_bindgen(unchecked_param_type = "UpdateJobStateRequest")] request: JsValue,
             ) -> Result<JsValue, JsValue> {
-                let req = convert::object(F, request, "request")?;
+                let req = convert::request(F, request, "request")?;
                 js(F, self.with(|r| r.update_job_state(req))?)
             }
 
@@ -191,7 +191,7 @@ macro_rules! job_ops {
                 &self,
                 #[wasm_bindgen(unchecked_param_type = "UpdateExecutionRequest")] request: JsValue,
             ) -> Result<JsValue, JsValue> {
-                let req = convert::object(F, request, "request")?;
+                let req = convert::request(F, request, "request")?;
                 js(F, self.with(|r| r.update_execution(req))?)
             }
 
@@ -231,7 +231,7 @@ macro_rules! job_ops {
                 &self,
                 #[wasm_bindgen(unchecked_param_type = "UpdateEvaluationRequest")] request: JsValue,
             ) -> Result<JsValue, JsValue> {
-                let req = convert::object(F, request, "request")?;
+                let req = convert::request(F, request, "request")?;
                 js(F, self.with(|r| r.update_evaluation(req))?)
             }
 

@@ -11,6 +11,7 @@
 //! `InvalidArgument` error instead.
 #![warn(missing_docs)]
 
+mod args;
 mod common;
 mod compute;
 mod convert;

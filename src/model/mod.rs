@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 /// identifier of every record's deserializer, shared, so each record does not carry its own copy
 /// of the name matching. Accepts what serde's derived field identifiers accept: the name as text
 /// or bytes, or the field's index.
-pub(crate) struct FieldIndex(pub(crate) &'static [&'static str]);
+#[doc(hidden)]
+pub struct FieldIndex(pub &'static [&'static str]);
 
 impl<'de> serde::de::DeserializeSeed<'de> for FieldIndex {
     type Value = Option<usize>;
