@@ -499,3 +499,49 @@ fn write_all_at(file: &File, mut buf: &[u8], mut at: u64) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{RedbBackend, RedbOptions};
+    use super::*;
+    use crate::kv::{Backend, Durability, ReadTxn, StoreKind, Table, WriteTxn};
+
+    const T: Table<String> = Table::new(0, "t");
+
+    fn put(b: &RedbBackend, key: &str) -> Result<(), StorageError> {
+        let mut w = b.begin_write(Durability::Immediate)?;
+        w.put(T, key.as_bytes(), key.to_string())?;
+        w.commit()
+    }
+
+    fn get(b: &RedbBackend, key: &str) -> Option<String> {
+        b.begin_read().unwrap().get(T, key.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_failed_frame_write_is_uncertain_poisons_the_handle_and_a_reopen_keeps_what_came_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let b = RedbBackend::open(&path, StoreKind::Compute, &RedbOptions::default()).unwrap();
+        put(&b, "a").unwrap();
+        // From now on every write of the journal fails (EBADF), as a full or failing disk would.
+        {
+            let mut journal = b.journal.as_ref().unwrap().lock().unwrap();
+            journal.file = File::open(&journal.path).unwrap();
+        }
+        let err = put(&b, "b").unwrap_err();
+        assert!(matches!(err, StorageError::CommitUncertain { .. }), "{err:?}");
+        // The handle refuses every later write instead of guessing what the disk holds.
+        let again = put(&b, "c").unwrap_err();
+        assert!(again.to_string().contains("writing the journal failed"), "{again}");
+        assert_eq!(get(&b, "a").as_deref(), Some("a"), "reads go on");
+        drop(b);
+
+        let r = RedbBackend::open(&path, StoreKind::Compute, &RedbOptions::default()).unwrap();
+        assert_eq!(get(&r, "a").as_deref(), Some("a"));
+        assert_eq!(get(&r, "b"), None, "the frame was never written, so the commit did not happen");
+        put(&r, "d").unwrap();
+        assert_eq!(get(&r, "d").as_deref(), Some("d"), "the reopened store writes again");
+        assert!(r.check_integrity().unwrap());
+    }
+}
