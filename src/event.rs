@@ -278,8 +278,7 @@ impl StoredEvent {
         t.serialize_element(id)?;
         t.serialize_element(&state)?;
         t.serialize_element(&version)?;
-        t.serialize_element(&update_time.unix_seconds())?;
-        t.serialize_element(&update_time.subsec_nanos())?;
+        crate::compact::write_time(&mut t, update_time)?;
         t.end()
     }
 }
@@ -314,28 +313,22 @@ impl<'de> serde::de::Visitor<'de> for EventVisitor {
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("an event map")
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<StoredEvent, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> Result<StoredEvent, A::Error> {
         use serde::de::Error;
         if !self.references {
             return Err(A::Error::invalid_type(serde::de::Unexpected::Seq, &self));
         }
-        fn el<'de, A: serde::de::SeqAccess<'de>, T: Deserialize<'de>>(a: &mut A, i: usize) -> Result<T, A::Error> {
-            a.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &"a reference event of 8 elements"))
-        }
-        let seq_num = el(&mut a, 0)?;
-        let operation: u8 = el(&mut a, 1)?;
+        let mut f = crate::compact::Fields::new(a, REF_FIELDS, "a reference event of 8 elements");
+        let seq_num = f.next()?;
+        let operation: u8 = f.next()?;
         let operation = Operation::from_code(operation)
             .ok_or_else(|| A::Error::custom(format_args!("unknown operation code {operation}")))?;
-        let timestamp = el(&mut a, 2)?;
-        let id = el(&mut a, 3)?;
-        let state = el(&mut a, 4)?;
-        let version = el(&mut a, 5)?;
-        let (secs, nanos) = (el(&mut a, 6)?, el(&mut a, 7)?);
-        let update_time = Timestamp::from_unix(secs, nanos)
-            .ok_or_else(|| A::Error::custom(format_args!("invalid update time {secs} s {nanos} ns")))?;
-        if a.next_element::<serde::de::IgnoredAny>()?.is_some() {
-            return Err(A::Error::invalid_length(REF_FIELDS + 1, &"a reference event of 8 elements"));
-        }
+        let timestamp = f.next()?;
+        let id = f.next()?;
+        let state = f.next()?;
+        let version = f.next()?;
+        let update_time = f.time()?;
+        f.end()?;
         let object = SharedObject::LocalRef(LocalRef { id, state, version, update_time });
         Ok(StoredEvent { seq_num, operation, timestamp, object })
     }

@@ -6,6 +6,7 @@ extern crate alloc;
 
 mod builder;
 pub mod clock;
+mod compact;
 pub mod compute;
 pub mod condition;
 pub mod error;

@@ -24,10 +24,16 @@ use crate::kv::{Direction, KeyRange, ReadTxn, Table, WriteTxn};
 
 /// `(execution ID, DELETE event number)` of every deletion still in the log. Written only by
 /// backends that encode values (a backend that keeps values never sees a reference).
-pub(crate) const DELETES: Table<()> = Table::new(9, "event_deletes");
+const DELETES: Table<()> = Table::new(9, "event_deletes");
 
-pub(crate) fn delete_key(id: &str, seq: u64) -> KeyBuf {
+fn delete_key(id: &str, seq: u64) -> KeyBuf {
     KeyBuf::new().str(id).u64(seq)
+}
+
+/// The event number of a [`DELETES`] key.
+fn deleted_by(key: &[u8]) -> Result<u64, StorageError> {
+    let mut r = KeyReader::new(key);
+    r.str().and(r.u64()).ok_or_else(|| crate::shell::corrupt_key(DELETES))
 }
 
 /// Indexes the deletion of `id` by event `seq`.
@@ -107,8 +113,7 @@ fn first_delete_after<T: ReadTxn>(txn: &T, id: &str, seq: u64) -> Result<Option<
     let range = KeyRange::under(&from, &upper);
     let mut found = None;
     txn.scan_keys(DELETES, range, Direction::Forward, &mut |k| {
-        let mut r = KeyReader::new(k);
-        found = Some(r.str().and(r.u64()).ok_or_else(|| crate::shell::corrupt_key(DELETES))?);
+        found = Some(deleted_by(k)?);
         Ok(false)
     })?;
     Ok(found)
@@ -127,13 +132,13 @@ pub(crate) fn events_after<T: ReadTxn>(txn: &T, after: u64, limit: u32) -> Resul
 
 /// The events as the log table of `T` keeps them for an import: each `CREATE`/`UPDATE` of a
 /// compute record by reference when the record it would resolve to (see the module
-/// documentation) is the one it is a version of, whole otherwise. Also returns the [`DELETES`]
-/// index entries. A backend that keeps values ([`ReadTxn::KEEPS_VALUES`]) needs neither: its
-/// events stay whole and `records` is not read.
+/// documentation) is the one it is a version of, whole otherwise. Also returns the deletions
+/// (ID, event number) for [`index_delete`]. A backend that keeps values
+/// ([`ReadTxn::KEEPS_VALUES`]) needs neither: its events stay whole and `records` is not read.
 pub(crate) fn for_import<T: ReadTxn>(
     events: Vec<Event>,
     records: &BTreeMap<String, Stored>,
-) -> (Vec<StoredEvent>, Vec<KeyBuf>) {
+) -> (Vec<StoredEvent>, Vec<(String, u64)>) {
     if T::KEEPS_VALUES {
         return (events.into_iter().map(StoredEvent::from).collect(), Vec::new());
     }
@@ -147,7 +152,7 @@ pub(crate) fn for_import<T: ReadTxn>(
         if let SharedObject::LocalExecution(rec) = &stored.object {
             let id = String::from(rec.id());
             if stored.operation == Operation::Delete {
-                deletes.push(delete_key(&id, stored.seq_num));
+                deletes.push((id.clone(), stored.seq_num));
                 next_delete.insert(id, rec.clone());
             } else {
                 let base = next_delete.get(&id).or_else(|| records.get(&id));
@@ -169,9 +174,7 @@ pub(crate) fn trim_deletes<T: WriteTxn>(txn: &mut T, through: u64) -> Result<(),
     }
     let mut trimmed = Vec::new();
     txn.scan_keys(DELETES, KeyRange::ALL, Direction::Forward, &mut |k| {
-        let mut r = KeyReader::new(k);
-        let seq = r.str().and(r.u64()).ok_or_else(|| crate::shell::corrupt_key(DELETES))?;
-        if seq <= through {
+        if deleted_by(k)? <= through {
             trimmed.push(k.to_vec());
         }
         Ok(true)

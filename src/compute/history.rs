@@ -10,7 +10,6 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
 use crate::model::LocalStateHistory;
-use crate::time::Timestamp;
 
 /// A history entry as stored; [`StoredHistory::into_entry`] gives it back with its ID.
 #[derive(Clone, Debug)]
@@ -53,8 +52,7 @@ impl Serialize for StoredHistory {
         t.serialize_element(&e.new_state)?;
         t.serialize_element(&e.new_version)?;
         t.serialize_element(&e.comment)?;
-        t.serialize_element(&e.time.unix_seconds())?;
-        t.serialize_element(&e.time.subsec_nanos())?;
+        crate::compact::write_time(&mut t, e.time)?;
         t.end()
     }
 }
@@ -79,21 +77,14 @@ impl<'de> serde::de::Visitor<'de> for Visitor {
         Ok(StoredHistory { entry, keyed: false })
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<StoredHistory, A::Error> {
-        use serde::de::Error;
-        fn el<'de, A: serde::de::SeqAccess<'de>, T: Deserialize<'de>>(a: &mut A, i: usize) -> Result<T, A::Error> {
-            a.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &"a history entry of 6 elements"))
-        }
-        let previous_state = el(&mut a, 0)?;
-        let new_state = el(&mut a, 1)?;
-        let new_version = el(&mut a, 2)?;
-        let comment: String = el(&mut a, 3)?;
-        let (secs, nanos) = (el(&mut a, 4)?, el(&mut a, 5)?);
-        let time = Timestamp::from_unix(secs, nanos)
-            .ok_or_else(|| A::Error::custom(format_args!("invalid time {secs} s {nanos} ns")))?;
-        if a.next_element::<serde::de::IgnoredAny>()?.is_some() {
-            return Err(A::Error::invalid_length(FIELDS + 1, &"a history entry of 6 elements"));
-        }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> Result<StoredHistory, A::Error> {
+        let mut f = crate::compact::Fields::new(a, FIELDS, "a history entry of 6 elements");
+        let previous_state = f.next()?;
+        let new_state = f.next()?;
+        let new_version = f.next()?;
+        let comment: String = f.next()?;
+        let time = f.time()?;
+        f.end()?;
         let entry =
             LocalStateHistory { execution_id: String::new(), previous_state, new_state, new_version, comment, time };
         Ok(StoredHistory { entry, keyed: true })
@@ -104,6 +95,7 @@ impl<'de> serde::de::Visitor<'de> for Visitor {
 mod tests {
     use super::*;
     use crate::state::LocalExecutionStateType as S;
+    use crate::time::Timestamp;
 
     fn encode<T: Serialize>(v: &T) -> alloc::vec::Vec<u8> {
         let mut out = alloc::vec::Vec::new();

@@ -145,8 +145,8 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), super::StoredHistory::new(h, &id))?;
         }
         let (events, deletes) = super::events::for_import::<T>(snap.events, &records);
-        for k in deletes {
-            txn.put(super::events::DELETES, k.as_bytes(), ())?;
+        for (id, seq) in deletes {
+            super::events::index_delete(txn, &id, seq)?;
         }
         restore_log(txn, &LOG, events, snap.checkpoints, snap.last_event_seq)
     }
