@@ -292,34 +292,41 @@ impl LogTables {
     /// log without references (the requester store's); the compute store resolves its own.
     pub fn after<T: ReadTxn>(&self, txn: &T, after: u64, limit: u32) -> Result<Vec<Event>, StorageError> {
         let mut out = Vec::new();
-        self.scan_after(txn, after, &mut |e| {
+        self.scan_after(txn, after, limit, &mut |e| {
             out.push(e.into_event().map_err(|u| StorageError::Corrupt {
                 table: self.events.name(),
                 detail: alloc::format!("event {} refers to compute execution {}", u.seq_num, u.reference.id),
             })?);
-            Ok(limit == 0 || out.len() < limit as usize)
+            Ok(())
         })?;
         Ok(out)
     }
 
+    /// Visits the events after `after`, oldest first, at most `limit` (0 = all).
     fn scan_after<T: ReadTxn>(
         &self,
         txn: &T,
         after: u64,
-        visit: &mut dyn FnMut(StoredEvent) -> Result<bool, StorageError>,
+        limit: u32,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
         let Some(start) = after.checked_add(1) else { return Ok(()) };
         let start = KeyBuf::new().u64(start);
         let range = KeyRange { start: core::ops::Bound::Included(start.as_bytes()), end: core::ops::Bound::Unbounded };
-        txn.scan(self.events, range, Direction::Forward, &mut |_, e| visit(e))
+        let mut seen = 0u32;
+        txn.scan(self.events, range, Direction::Forward, &mut |_, e| {
+            visit(e)?;
+            seen = seen.saturating_add(1);
+            Ok(limit == 0 || seen < limit)
+        })
     }
 
     /// The events after `after` as stored (references unresolved).
     pub fn stored_after<T: ReadTxn>(&self, txn: &T, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
         let mut out = Vec::new();
-        self.scan_after(txn, after, &mut |e| {
+        self.scan_after(txn, after, limit, &mut |e| {
             out.push(e);
-            Ok(limit == 0 || out.len() < limit as usize)
+            Ok(())
         })?;
         Ok(out)
     }

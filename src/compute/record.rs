@@ -63,7 +63,7 @@ impl Stored {
 
     /// The next version: the same base, so no copy.
     pub fn advanced(&self, state: LocalExecutionStateType, update_time: Timestamp) -> Self {
-        Stored { base: Arc::clone(&self.base), state, version: self.version + 1, update_time }
+        self.at(state, self.version + 1, update_time)
     }
 
     /// The record; copies the base only while another version or event still shares it.
