@@ -9,6 +9,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+pub use crate::quote::Quoted;
+
 /// Which kind of record an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -246,7 +248,7 @@ pub struct ValidationError {
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {} {:?}: ", self.kind.noun(), self.id)?;
+        write!(f, "invalid {} {}: ", self.kind.noun(), Quoted(&self.id))?;
         for (i, p) in self.problems.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
@@ -260,7 +262,7 @@ impl fmt::Display for ValidationError {
 impl core::error::Error for ValidationError {}
 
 fn write_ambiguous(f: &mut fmt::Formatter<'_>, noun: &str, prefix: &str, matches: &[String]) -> fmt::Result {
-    write!(f, "{noun} ID prefix {prefix:?} is ambiguous: matches [")?;
+    write!(f, "{noun} ID prefix {} is ambiguous: matches [", Quoted(prefix))?;
     for (i, m) in matches.iter().enumerate() {
         if i > 0 {
             f.write_str(" ")?;

@@ -348,7 +348,12 @@ impl<'de> serde::de::Visitor<'de> for EventVisitor {
                         Some("Execution") => SharedObject::Execution(Arc::new(m.next_value()?)),
                         Some("Evaluation") => SharedObject::Evaluation(Arc::new(m.next_value()?)),
                         Some("LocalExecution") => SharedObject::LocalExecution(m.next_value()?),
-                        Some(other) => return Err(A::Error::custom(format_args!("unknown objectType {other:?}"))),
+                        Some(other) => {
+                            return Err(A::Error::custom(format_args!(
+                                "unknown objectType {}",
+                                crate::error::Quoted(other)
+                            )))
+                        }
                         None => return Err(A::Error::custom("objectType must precede object")),
                     })
                 }

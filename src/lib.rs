@@ -22,6 +22,7 @@ pub mod state;
 pub mod time;
 pub mod transition;
 
+mod quote;
 mod shell;
 pub use shell::CheckReport;
 mod sync;

@@ -401,7 +401,7 @@ impl SelectorError {
 
 impl fmt::Display for SelectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid label selector {:?}: {} at byte {}", self.input, self.kind, self.at)
+        write!(f, "invalid label selector {}: {} at byte {}", crate::error::Quoted(&self.input), self.kind, self.at)
     }
 }
 

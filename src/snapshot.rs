@@ -136,12 +136,22 @@ pub(crate) fn encode<T: Serialize>(kind: StoreKind, body: &T) -> Result<Vec<u8>,
     head.push(FORMAT_VERSION);
     head.push(kind_byte(kind));
     let mut sink = crate::limits::CborSink { n: 0, limit: usize::MAX, buf: Some(head) };
-    ciborium::into_writer(body, &mut sink)
-        .map_err(|e| crate::error::StorageError::Encode { detail: alloc::format!("{e}") })?;
+    ciborium::into_writer(body, &mut sink).map_err(encode_error)?;
     let mut out = sink.buf.unwrap_or_default();
     let crc = CRC32.checksum(&out);
     out.extend_from_slice(&crc.to_be_bytes());
     Ok(out)
+}
+
+/// The message of an encoding error. ciborium's `Display` is its `Debug`, which would link
+/// `Debug`-quoting of strings (Unicode tables) into the wasm package for this one message.
+#[cold]
+fn encode_error<E>(e: ciborium::ser::Error<E>) -> crate::error::StorageError {
+    let detail = match e {
+        ciborium::ser::Error::Value(msg) => msg,
+        ciborium::ser::Error::Io(_) => "the value is too large".into(),
+    };
+    crate::error::StorageError::Encode { detail }
 }
 
 /// `value` as CBOR, written by the same encoder instantiation as size checks and snapshot export
@@ -149,8 +159,7 @@ pub(crate) fn encode<T: Serialize>(kind: StoreKind, body: &T) -> Result<Vec<u8>,
 /// hand them to JavaScript) adds no second copy of any record's serializer to a binary.
 pub fn to_cbor<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, crate::error::StorageError> {
     let mut sink = crate::limits::CborSink { n: 0, limit: usize::MAX, buf: Some(Vec::with_capacity(1024)) };
-    ciborium::into_writer(value, &mut sink)
-        .map_err(|e| crate::error::StorageError::Encode { detail: alloc::format!("{e}") })?;
+    ciborium::into_writer(value, &mut sink).map_err(encode_error)?;
     Ok(sink.buf.unwrap_or_default())
 }
 

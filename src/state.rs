@@ -126,14 +126,14 @@ impl serde::de::Visitor<'_> for StateVisitor {
         if (0.0..=255.0).contains(&v) && (v as u8) as f64 == v {
             self.visit_u64(v as u64)
         } else {
-            Err(E::custom(format_args!("unknown {} value {}", self.label, v)))
+            Err(E::custom(format_args!("unknown {} value {}", self.label, crate::quote::Float(v))))
         }
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u8, E> {
         let name = v.trim();
         match self.names.iter().position(|n| name.eq_ignore_ascii_case(n)) {
             Some(i) => Ok(i as u8),
-            None => Err(E::custom(format_args!("unknown {} {:?}", self.label, v))),
+            None => Err(E::custom(format_args!("unknown {} {}", self.label, crate::error::Quoted(v)))),
         }
     }
 }

@@ -345,9 +345,9 @@ impl TimeError {
 impl fmt::Display for TimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.kind == TimeErrorKind::YearOutOfRange {
-            write!(f, "cannot write timestamp {:?} as RFC 3339: {}", self.input, self.kind)
+            write!(f, "cannot write timestamp {} as RFC 3339: {}", crate::error::Quoted(&self.input), self.kind)
         } else {
-            write!(f, "invalid RFC 3339 timestamp {:?}: {}", self.input, self.kind)
+            write!(f, "invalid RFC 3339 timestamp {}: {}", crate::error::Quoted(&self.input), self.kind)
         }
     }
 }

@@ -19,6 +19,9 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
+use bacalhau_state::error::Quoted;
+use bacalhau_state::snapshot::CborError;
+
 use crate::args::Arg;
 use crate::error::{self, Family};
 
@@ -41,9 +44,12 @@ fn describe(v: &JsValue) -> String {
     } else if v.is_undefined() {
         "undefined".into()
     } else if let Some(s) = v.as_string() {
-        format!("string {:?}", truncate(&s))
+        format!("string {}", Quoted(truncate(&s)))
     } else if let Some(n) = v.as_f64() {
-        format!("number {n}")
+        // Written by JS, as `String(n)` writes it: Rust's float formatting would add ~9 KB to
+        // the module for this one message.
+        let text = Number::from(n).to_string(10).map(String::from).unwrap_or_default();
+        format!("number {text}")
     } else if v.is_bigint() {
         "bigint".into()
     } else {
@@ -93,10 +99,10 @@ fn cbor_of(f: Family, v: &JsValue, field: &str) -> Result<Vec<u8>, JsValue> {
 }
 
 #[inline(never)]
-fn decode_error<E: core::fmt::Debug>(f: Family, field: &str, e: ciborium::de::Error<E>) -> JsValue {
+fn decode_error(f: Family, field: &str, e: CborError) -> JsValue {
     match e {
-        ciborium::de::Error::Semantic(_, msg) => error::invalid(f, field, msg),
-        other => error::invalid(f, field, format_args!("{other:?}")),
+        CborError::Semantic(_, msg) => error::invalid(f, field, msg),
+        other => error::invalid(f, field, other),
     }
 }
 

@@ -198,7 +198,10 @@ impl Job {
             problems.push("missing namespace".into());
         }
         if self.job_type().is_none() {
-            problems.push(format!("invalid job type {:?}: expected batch, service, daemon or ops", self.job_type));
+            problems.push(format!(
+                "invalid job type {}: expected batch, service, daemon or ops",
+                crate::error::Quoted(&self.job_type)
+            ));
         }
         if self.count < 0 {
             problems.push(format!("count must be >= 0, got {}", self.count));

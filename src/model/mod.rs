@@ -202,7 +202,7 @@ pub(crate) fn check_id(problems: &mut Vec<String>, what: &str, id: &str) {
     if id.is_empty() {
         problems.push(format!("missing {what} ID"));
     } else if id.chars().any(char::is_whitespace) {
-        problems.push(format!("{what} ID {id:?} contains whitespace"));
+        problems.push(format!("{what} ID {} contains whitespace", crate::error::Quoted(id)));
     } else if id.contains('\0') {
         problems.push(format!("{what} ID contains a NUL character"));
     }
