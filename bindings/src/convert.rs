@@ -48,7 +48,7 @@ fn describe(v: &JsValue) -> String {
     } else if let Some(n) = v.as_f64() {
         // Written by JS, as `String(n)` writes it: Rust's float formatting would add ~9 KB to
         // the module for this one message.
-        let text = Number::from(n).to_string(10).map(String::from).unwrap_or_default();
+        let text = Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_default();
         format!("number {text}")
     } else if v.is_bigint() {
         "bigint".into()
