@@ -171,6 +171,64 @@ pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CborError> {
     T::deserialize(&mut cbor::Decoder::new(bytes))
 }
 
+/// `Deserialize` for a snapshot body: a map holding every one of these fields (unknown keys
+/// skipped, a duplicate or missing field refused, with serde's messages), decoded in place
+/// through [`crate::model::FieldIndex`]. serde's derive also reads a sequence positionally and
+/// keeps each field in its own optional local, dropped separately on every error path: for two
+/// bodies of Vec fields that was most of the wasm package's snapshot import code. Bodies are only
+/// ever written as maps. Tests compare it with a derived twin on map input (`$twin`).
+macro_rules! body_deserialize {
+    ($ty:ident, $name:literal, $twin:ident { $($i:literal $field:ident: $fty:ty = $key:literal),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                const FIELDS: &[&str] = &[$($key),+];
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                        f.write_str(concat!("struct ", $name))
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
+                        use serde::de::Error as _;
+                        let mut out = <$ty as Default>::default();
+                        let mut seen: u64 = 0;
+                        while let Some(key) = map.next_key_seed(crate::model::FieldIndex(FIELDS))? {
+                            let Some(i) = key else {
+                                map.next_value::<serde::de::IgnoredAny>()?;
+                                continue;
+                            };
+                            if seen & (1 << i) != 0 {
+                                return Err(A::Error::duplicate_field(FIELDS[i]));
+                            }
+                            seen |= 1 << i;
+                            match i {
+                                $($i => out.$field = map.next_value::<$fty>()?,)+
+                                _ => {}
+                            }
+                        }
+                        match (0..FIELDS.len()).find(|i| seen & (1 << i) == 0) {
+                            Some(i) => Err(A::Error::missing_field(FIELDS[i])),
+                            None => Ok(out),
+                        }
+                    }
+                }
+                d.deserialize_struct($name, FIELDS, V)
+            }
+        }
+
+        /// The derived deserializer of the same fields, which the hand-written one must match
+        /// on map input.
+        #[cfg(test)]
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename = $name)]
+        #[allow(dead_code)]
+        pub(crate) struct $twin {
+            $(#[serde(rename = $key)] $field: $fty,)+
+        }
+    };
+}
+pub(crate) use body_deserialize;
+
 /// Checks the frame and decodes the body.
 pub(crate) fn decode<T: DeserializeOwned>(kind: StoreKind, bytes: &[u8]) -> Result<T, SnapshotError> {
     if bytes.len() < HEADER + TRAILER {
@@ -194,6 +252,49 @@ pub(crate) fn decode<T: DeserializeOwned>(kind: StoreKind, bytes: &[u8]) -> Resu
         return Err(SnapshotError::WrongKind { expected: kind.as_str(), found });
     }
     from_cbor(&framed[HEADER..]).map_err(|e| SnapshotError::Decode { detail: alloc::format!("{e}") })
+}
+
+/// Checks a [`body_deserialize!`] type against its derived twin on `body` (a map) and on
+/// variations of it: each field missing, duplicated, of the wrong type, an unknown key added,
+/// the keys reversed; and that a sequence is refused.
+#[cfg(test)]
+pub(crate) fn assert_body_matches_twin<T, Twin>(name: &str, twin: &str, body: &ciborium::Value)
+where
+    T: DeserializeOwned + core::fmt::Debug,
+    Twin: DeserializeOwned + core::fmt::Debug,
+{
+    use ciborium::Value;
+    let same = |v: &Value| {
+        let bytes = to_cbor(v).unwrap();
+        let ours = alloc::format!("{:?}", from_cbor::<T>(&bytes));
+        let derived = alloc::format!("{:?}", from_cbor::<Twin>(&bytes)).replace(twin, name);
+        assert_eq!(ours, derived, "{name} from {v:?}");
+    };
+    let Value::Map(entries) = body else { panic!("a body is a map") };
+    same(body);
+    let mut reversed = entries.clone();
+    reversed.reverse();
+    same(&Value::Map(reversed));
+    let mut unknown = entries.clone();
+    unknown.insert(1, (Value::Text("later".into()), Value::Bool(true)));
+    same(&Value::Map(unknown));
+    for i in 0..entries.len() {
+        let mut missing = entries.clone();
+        missing.remove(i);
+        same(&Value::Map(missing));
+        let mut twice = entries.clone();
+        twice.push(entries[i].clone());
+        same(&Value::Map(twice));
+        for wrong in [Value::Text("x".into()), Value::Integer(7.into()), Value::Array(alloc::vec![Value::Null])] {
+            let mut typed = entries.clone();
+            typed[i].1 = wrong;
+            same(&Value::Map(typed));
+        }
+    }
+    let values = entries.iter().map(|(_, v)| v.clone()).collect();
+    let bytes = to_cbor(&Value::Array(values)).unwrap();
+    let err = from_cbor::<T>(&bytes).unwrap_err().to_string();
+    assert!(err.contains("invalid type: sequence"), "{err}");
 }
 
 #[cfg(test)]

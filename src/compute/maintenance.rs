@@ -4,7 +4,7 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::tx::ComputeTx;
 use super::{BY_JOB, BY_STATE, COUNTS, EXECUTIONS, HISTORY, LOG};
@@ -17,7 +17,7 @@ use crate::shell::{bump_count, check_log, corrupt_key, diff_counts, diff_index, 
 use crate::snapshot::{self, SnapshotError};
 
 /// Everything a compute store holds, in key order.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComputeSnapshot {
     /// Records, by ID.
@@ -31,6 +31,14 @@ pub struct ComputeSnapshot {
     /// The last event sequence number ever assigned (events may have been trimmed).
     pub last_event_seq: u64,
 }
+
+snapshot::body_deserialize!(ComputeSnapshot, "ComputeSnapshot", ComputeSnapshotTwin {
+    0 executions: Vec<LocalExecutionState> = "executions",
+    1 history: Vec<(String, u64, LocalStateHistory)> = "history",
+    2 events: Vec<Event> = "events",
+    3 checkpoints: Vec<(String, u64)> = "checkpoints",
+    4 last_event_seq: u64 = "lastEventSeq",
+});
 
 pub(crate) fn by_job_key(s: &LocalExecutionState) -> Vec<u8> {
     KeyBuf::new().str(s.job_id()).str(s.id()).into_vec()
@@ -155,5 +163,30 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
     pub fn import_snapshot(&mut self, bytes: &[u8]) -> Result<(), ComputeError> {
         let snap: ComputeSnapshot = snapshot::decode(StoreKind::Compute, bytes).map_err(ComputeError::Snapshot)?;
         self.import(snap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn the_body_decoder_behaves_as_the_derived_one_on_maps_and_refuses_sequences() {
+        let snap = ComputeSnapshot {
+            executions: vec![LocalExecutionState::default()],
+            history: vec![("e".into(), 1, LocalStateHistory::default())],
+            events: vec![],
+            checkpoints: vec![("c".into(), 3)],
+            last_event_seq: 5,
+        };
+        let body: ciborium::Value = snapshot::from_cbor(&snapshot::to_cbor(&snap).unwrap()).unwrap();
+        snapshot::assert_body_matches_twin::<ComputeSnapshot, ComputeSnapshotTwin>(
+            "ComputeSnapshot",
+            "ComputeSnapshotTwin",
+            &body,
+        );
+        let back: ComputeSnapshot = snapshot::from_cbor(&snapshot::to_cbor(&snap).unwrap()).unwrap();
+        assert_eq!(back, snap);
     }
 }

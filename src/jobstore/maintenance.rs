@@ -4,7 +4,7 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::index::{execution_entries, job_entries, reindex, Entry};
 use super::tx::JobTx;
@@ -22,7 +22,7 @@ use crate::shell::{bump_count, check_log, corrupt_key, diff_counts, diff_index, 
 use crate::snapshot::{self, SnapshotError};
 
 /// Everything a job store holds, in key order.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobSnapshot {
     /// Jobs, by ID.
@@ -40,6 +40,16 @@ pub struct JobSnapshot {
     /// The last event sequence number ever assigned.
     pub last_event_seq: u64,
 }
+
+snapshot::body_deserialize!(JobSnapshot, "JobSnapshot", JobSnapshotTwin {
+    0 jobs: Vec<Job> = "jobs",
+    1 executions: Vec<Execution> = "executions",
+    2 evaluations: Vec<Evaluation> = "evaluations",
+    3 history: Vec<(String, u64, JobHistory)> = "history",
+    4 events: Vec<Event> = "events",
+    5 checkpoints: Vec<(String, u64)> = "checkpoints",
+    6 last_event_seq: u64 = "lastEventSeq",
+});
 
 const INDEXES: [Table<()>; 11] = [
     JOBS_IN_PROGRESS,
@@ -218,5 +228,28 @@ impl<T: WriteTxn> JobTx<'_, T> {
     pub fn import_snapshot(&mut self, bytes: &[u8]) -> Result<(), JobStoreError> {
         let snap: JobSnapshot = snapshot::decode(StoreKind::Requester, bytes).map_err(JobStoreError::Snapshot)?;
         self.import(snap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn the_body_decoder_behaves_as_the_derived_one_on_maps_and_refuses_sequences() {
+        let snap = JobSnapshot {
+            jobs: vec![Job::default()],
+            executions: vec![Execution::default()],
+            evaluations: vec![Evaluation::default()],
+            history: vec![("j".into(), 1, JobHistory::default())],
+            events: vec![],
+            checkpoints: vec![("c".into(), 3)],
+            last_event_seq: 5,
+        };
+        let body: ciborium::Value = snapshot::from_cbor(&snapshot::to_cbor(&snap).unwrap()).unwrap();
+        snapshot::assert_body_matches_twin::<JobSnapshot, JobSnapshotTwin>("JobSnapshot", "JobSnapshotTwin", &body);
+        let back: JobSnapshot = snapshot::from_cbor(&snapshot::to_cbor(&snap).unwrap()).unwrap();
+        assert_eq!(back, snap);
     }
 }
