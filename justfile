@@ -65,7 +65,8 @@ no-std:
 
 # Size settings for the release .wasm only (env, so native release builds keep their profile):
 # opt-level z + fat LTO + one codegen unit, and the immediate-abort panic strategy (the bindings
-# never panic; without the panic formatting machinery the module is ~25% smaller).
+# never panic; without the panic formatting machinery the module is ~25% smaller). With nothing
+# printing panics, their source locations are dead weight too (-Zlocation-detail=none: 0.2 KB).
 wasm_release_env := "CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_DEBUG=0"
 
 # Two small crates on the wasm hot path are optimized for speed instead of size: the allocator
@@ -84,7 +85,7 @@ wasm_std_features := "-Zbuild-std-features=optimize_for_size"
 # Build the JS package in pkg/ (release wasm -> wasm-bindgen -> wasm-opt -Oz); prints the gzipped size.
 wasm: _check-wasm-bindgen
     env {{wasm_release_env}} \
-        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}} -Zunstable-options -Cpanic=immediate-abort" \
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_rustflags}} -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
         CARGO_TARGET_DIR=target-wasm \
         {{debian_cargo}} build -p bacalhau-state-wasm --release --target wasm32-unknown-unknown \
         -Zbuild-std=std,panic_abort {{wasm_std_features}} {{wasm_speed_config}}

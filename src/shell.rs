@@ -648,31 +648,45 @@ pub(crate) fn diff_index<T: ReadTxn>(
     Ok(())
 }
 
-/// Compares stored per-state counts with the counts the records imply.
+/// Records per state, indexed by the state's byte (the key of the count tables), as a check
+/// recomputes them. An array rather than a map: the wasm package then holds no `BTreeMap<u8, _>`
+/// insertion and rebalancing code for this one use (~9 KB).
+pub(crate) type StateCounts = [u64; 256];
+
+/// Compares stored per-state counts with the counts the records imply (`expected`, where 0
+/// means no entry: a stored zero count is a difference too).
 pub(crate) fn diff_counts<T: ReadTxn>(
     txn: &T,
     table: Table<u64>,
-    expected: &alloc::collections::BTreeMap<u8, u64>,
+    expected: &StateCounts,
     pending: impl Iterator<Item = (u8, u64)>,
     problems: &mut Vec<String>,
 ) -> Result<(), StorageError> {
-    let mut stored = alloc::collections::BTreeMap::new();
+    let mut stored: [Option<u64>; 256] = [None; 256];
     txn.scan(table, KeyRange::ALL, Direction::Forward, &mut |k, v| {
-        stored.insert(k.first().copied().unwrap_or(u8::MAX), v);
+        stored[usize::from(k.first().copied().unwrap_or(u8::MAX))] = Some(v);
         Ok(true)
     })?;
     for (state, n) in pending {
-        if n == 0 {
-            stored.remove(&state);
-        } else {
-            stored.insert(state, n);
-        }
+        stored[usize::from(state)] = (n > 0).then_some(n);
     }
-    if &stored != expected {
-        problems
-            .push(alloc::format!("{}: stored counts {stored:?} differ from the records' {expected:?}", table.name()));
+    let expected: [Option<u64>; 256] = core::array::from_fn(|s| (expected[s] > 0).then_some(expected[s]));
+    if stored != expected {
+        problems.push(alloc::format!(
+            "{}: stored counts {} differ from the records' {}",
+            table.name(),
+            show_counts(&stored),
+            show_counts(&expected)
+        ));
     }
     Ok(())
+}
+
+/// `{state: count, ...}`, as the counts' map used to print.
+fn show_counts(counts: &[Option<u64>; 256]) -> String {
+    let entries: Vec<String> =
+        counts.iter().enumerate().filter_map(|(s, n)| Some(alloc::format!("{s}: {}", (*n)?))).collect();
+    alloc::format!("{{{}}}", entries.join(", "))
 }
 
 /// Checks that the event log is gap-free and ends at the counter's value `last`.
@@ -759,5 +773,29 @@ mod tests {
     #[test]
     fn the_event_counter_key_is_the_encoded_name() {
         assert_eq!(EVENT_SEQ, KeyBuf::new().str("event_seq").as_bytes());
+    }
+
+    #[test]
+    fn count_differences_are_reported_with_both_sides_and_pending_counts_override_stored_ones() {
+        use crate::kv::memory::MemoryBackend;
+        use crate::kv::Backend as _;
+        const COUNTS: Table<u64> = Table::new(1, "counts");
+        let db = MemoryBackend::new();
+        let mut txn = db.begin_write(crate::kv::Durability::None).unwrap();
+        txn.put(COUNTS, &[1], 3).unwrap();
+        txn.put(COUNTS, &[4], 0).unwrap();
+        let mut expected: StateCounts = [0; 256];
+        expected[1] = 3;
+        let diff = |expected: &StateCounts, pending: &[(u8, u64)]| {
+            let mut problems = Vec::new();
+            diff_counts(&txn, COUNTS, expected, pending.iter().copied(), &mut problems).unwrap();
+            problems
+        };
+        // A stored zero count is an entry the records do not imply.
+        assert_eq!(diff(&expected, &[]), ["counts: stored counts {1: 3, 4: 0} differ from the records' {1: 3}"]);
+        assert!(diff(&expected, &[(4, 0)]).is_empty());
+        expected[2] = 7;
+        assert_eq!(diff(&expected, &[(4, 0)]), ["counts: stored counts {1: 3} differ from the records' {1: 3, 2: 7}"]);
+        assert!(diff(&expected, &[(4, 0), (2, 7)]).is_empty());
     }
 }

@@ -13,7 +13,9 @@ use crate::event::Event;
 use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
-use crate::shell::{bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport};
+use crate::shell::{
+    bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport, StateCounts,
+};
 use crate::snapshot::{self, SnapshotError};
 
 /// Everything a compute store holds, in key order.
@@ -74,7 +76,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
         let mut report = CheckReport::default();
         let mut by_job = BTreeSet::new();
         let mut by_state = BTreeSet::new();
-        let mut counts: BTreeMap<u8, u64> = BTreeMap::new();
+        let mut counts: StateCounts = [0; 256];
         let mut ids = BTreeSet::new();
         self.txn().scan(EXECUTIONS, KeyRange::ALL, Direction::Forward, &mut |k, v: super::Stored| {
             let v = v.into_record();
@@ -83,7 +85,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
             }
             by_job.insert(by_job_key(&v));
             by_state.insert(by_state_key(&v));
-            *counts.entry(v.state.as_u8()).or_default() += 1;
+            counts[usize::from(v.state.as_u8())] += 1;
             ids.insert(String::from(v.id()));
             report.records += 1;
             Ok(true)

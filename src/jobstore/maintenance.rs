@@ -18,7 +18,9 @@ use crate::event::{Event, StoredEvent};
 use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, Table, WriteTxn};
 use crate::model::{Evaluation, Execution, Job, JobHistory};
-use crate::shell::{bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport};
+use crate::shell::{
+    bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport, StateCounts,
+};
 use crate::snapshot::{self, SnapshotError};
 
 /// Everything a job store holds, in key order.
@@ -109,12 +111,12 @@ impl<T: ReadTxn> JobTx<'_, T> {
                 expected.entry(t.id()).or_default().insert(k);
             }
         };
-        let mut job_counts: BTreeMap<u8, u64> = BTreeMap::new();
-        let mut exec_counts: BTreeMap<u8, u64> = BTreeMap::new();
+        let mut job_counts: StateCounts = [0; 256];
+        let mut exec_counts: StateCounts = [0; 256];
         let mut jobs = BTreeSet::new();
         for job in scan_all(&self.txn, JOBS)? {
             add(job_entries(&job));
-            *job_counts.entry(job.state.state_type.as_u8()).or_default() += 1;
+            job_counts[usize::from(job.state.state_type.as_u8())] += 1;
             jobs.insert(job.id);
             report.records += 1;
         }
@@ -123,7 +125,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
                 report.problems.push(alloc::format!("executions: {} belongs to missing job {}", e.id, e.job_id));
             }
             add(execution_entries(&e));
-            *exec_counts.entry(e.compute_state.state_type.as_u8()).or_default() += 1;
+            exec_counts[usize::from(e.compute_state.state_type.as_u8())] += 1;
             report.records += 1;
         }
         for e in scan_all(&self.txn, EVALUATIONS)? {
