@@ -1,7 +1,7 @@
 //! Snapshots and consistency checks of the job store. Index entries come from
 //! [`index`](super::index), the same functions the operations use.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::Serialize;
@@ -104,11 +104,14 @@ impl<T: ReadTxn> JobTx<'_, T> {
     /// Recomputes every index and count from the records and compares.
     pub fn check(&self) -> Result<CheckReport, JobStoreError> {
         let mut report = CheckReport::default();
-        let mut expected: BTreeMap<u16, BTreeSet<Vec<u8>>> =
-            INDEXES.iter().map(|t| (t.id(), BTreeSet::new())).collect();
+        // By position in INDEXES. (IDs and names as `String` sets throughout the check and the
+        // import, so the wasm package holds one set type's code for them.)
+        let mut expected: [BTreeSet<Vec<u8>>; INDEXES.len()] = Default::default();
         let mut add = |entries: Vec<Entry>| {
             for (t, k) in entries {
-                expected.entry(t.id()).or_default().insert(k);
+                if let Some(i) = INDEXES.iter().position(|x| x.id() == t.id()) {
+                    expected[i].insert(k);
+                }
             }
         };
         let mut job_counts: StateCounts = [0; 256];
@@ -135,8 +138,8 @@ impl<T: ReadTxn> JobTx<'_, T> {
             add(alloc::vec![eval_entry(&e)]);
             report.records += 1;
         }
-        for t in INDEXES {
-            diff_index(&self.txn, t, &expected[&t.id()], &mut report.problems)?;
+        for (t, expected) in INDEXES.into_iter().zip(&expected) {
+            diff_index(&self.txn, t, expected, &mut report.problems)?;
         }
         diff_counts(&self.txn, JOB_COUNTS, &job_counts, core::iter::empty(), &mut report.problems)?;
         diff_counts(&self.txn, EXEC_COUNTS, &exec_counts, core::iter::empty(), &mut report.problems)?;
@@ -173,28 +176,28 @@ impl<T: WriteTxn> JobTx<'_, T> {
         let mut jobs = BTreeSet::new();
         for j in &snap.jobs {
             j.validate().map_err(|v| invalid(alloc::format!("{v}")))?;
-            if !jobs.insert(j.id.as_str()) {
+            if !jobs.insert(j.id.clone()) {
                 return Err(invalid(alloc::format!("job {} appears twice", j.id)));
             }
         }
         let mut execs = BTreeSet::new();
         for e in &snap.executions {
             e.validate().map_err(|v| invalid(alloc::format!("{v}")))?;
-            if !jobs.contains(e.job_id.as_str()) {
+            if !jobs.contains(&e.job_id) {
                 return Err(invalid(alloc::format!("execution {} belongs to unknown job {}", e.id, e.job_id)));
             }
-            if !execs.insert(e.id.as_str()) {
+            if !execs.insert(e.id.clone()) {
                 return Err(invalid(alloc::format!("execution {} appears twice", e.id)));
             }
         }
         let mut evals = BTreeSet::new();
         for e in &snap.evaluations {
-            if !jobs.contains(e.job_id.as_str()) || !evals.insert(e.id.as_str()) {
+            if !jobs.contains(&e.job_id) || !evals.insert(e.id.clone()) {
                 return Err(invalid(alloc::format!("evaluation {} is duplicated or of an unknown job", e.id)));
             }
         }
         for (id, _, _) in &snap.history {
-            if !jobs.contains(id.as_str()) {
+            if !jobs.contains(id) {
                 return Err(invalid(alloc::format!("history of unknown job {id}")));
             }
         }
