@@ -128,7 +128,11 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
             })?;
             ids
         };
-        let mut jobs: BTreeMap<String, alloc::sync::Arc<Job>> = BTreeMap::new();
+        // Each job loaded once: its position in `jobs` by ID. (A map to positions, not to the
+        // jobs: `BTreeMap<String, u64>` is compiled anyway, a map of jobs would be one more
+        // B-tree in the wasm package.)
+        let mut jobs: Vec<alloc::sync::Arc<Job>> = Vec::new();
+        let mut job_at: BTreeMap<String, u64> = BTreeMap::new();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let mut e = self.load_execution(&id)?;
@@ -138,11 +142,15 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
                 continue;
             }
             if opts.include_job {
-                if !jobs.contains_key(&e.job_id) {
-                    let job = self.load_job(&e.job_id)?;
-                    jobs.insert(e.job_id.clone(), alloc::sync::Arc::new(job));
-                }
-                e.job = jobs.get(&e.job_id).cloned();
+                let at = match job_at.get(&e.job_id) {
+                    Some(&at) => at as usize,
+                    None => {
+                        jobs.push(alloc::sync::Arc::new(self.load_job(&e.job_id)?));
+                        job_at.insert(e.job_id.clone(), jobs.len() as u64 - 1);
+                        jobs.len() - 1
+                    }
+                };
+                e.job = Some(jobs[at].clone());
             }
             out.push(e);
         }
