@@ -20,7 +20,8 @@ use crate::kv::StoreKind;
 
 mod cbor;
 
-/// The error of [`from_cbor`]: ciborium's decoding error for a byte slice.
+/// The error of [`from_cbor`]: the variants of ciborium's decoding error for a byte slice, with a
+/// readable message (see `snapshot/cbor.rs`).
 pub type CborError = cbor::Error;
 
 /// CRC-32 (IEEE, as zlib and crc32fast compute it) with a single 1 KiB table: snapshots and
@@ -164,7 +165,8 @@ pub fn to_cbor<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, crate::error
 }
 
 /// Decodes one CBOR item as a `T`, exactly as `ciborium::from_reader(bytes)` does (same values,
-/// same errors; trailing bytes are ignored), with a decoder built for code size: every CBOR the
+/// same errors but for how a non-integral float is named in a message, see [`CborError`];
+/// trailing bytes are ignored), with a decoder built for code size: every CBOR the
 /// core reads goes through it (snapshot bodies, and the wasm bindings' arguments), so each type's
 /// deserializer is compiled once and small. See `snapshot/cbor.rs`.
 pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CborError> {

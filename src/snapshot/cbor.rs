@@ -1,7 +1,8 @@
 //! The CBOR decoder behind [`super::from_cbor`]: a serde `Deserializer` over a byte slice that
 //! behaves exactly as `ciborium::from_reader` on that slice: the same values, the same errors,
-//! with the same offsets and messages (the tests below compare the two on valid, altered and
-//! random input). It is written for size: ciborium's deserializer is generic over its reader
+//! with the same offsets and messages, except that a non-integral float in an "invalid type"
+//! message is not written out (see [`Error`]; the tests below compare the two on valid,
+//! altered and random input). It is written for size: ciborium's deserializer is generic over its reader
 //! and marks its methods `#[inline]`, so its header decoding, tag skipping, string and bignum
 //! reading were copied into every visitor's instantiation (a fifth of the wasm package). Here
 //! each `deserialize_*` method calls one non-generic function that does all of that and hands
