@@ -2,6 +2,7 @@
 //! delete removes them, update applies the difference, and a consistency check recomputes them:
 //! the four can never disagree about what a record's index entries are.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{
@@ -14,6 +15,22 @@ use crate::kv::{Table, WriteTxn};
 use crate::model::{Execution, Job};
 
 pub(crate) type Entry = (Table<()>, Vec<u8>);
+
+/// A tag as the tag index keys it: lower-cased the way Go's `strings.ToLower` does (upstream
+/// wrote these keys), rune by rune with Unicode's simple mappings. So a final capital sigma
+/// becomes `σ`, where `str::to_lowercase` writes `ς`, and `İ` becomes `i`, where it writes `i̇`
+/// (the one unconditional multi-character lower-case mapping).
+pub(crate) fn tag_key(tag: &str) -> String {
+    let mut out = String::with_capacity(tag.len());
+    for c in tag.chars() {
+        if c == '\u{130}' {
+            out.push('i');
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
 
 pub(crate) fn job_entries(job: &Job) -> Vec<Entry> {
     let id = job.id.as_str();
@@ -28,7 +45,7 @@ pub(crate) fn job_entries(job: &Job) -> Vec<Entry> {
         out.push((JOBS_IN_PROGRESS, KeyBuf::new().str(id).into_vec()));
     }
     for key in job.labels.keys() {
-        let entry = (JOBS_BY_TAG, KeyBuf::new().str(&key.to_lowercase()).str(id).into_vec());
+        let entry = (JOBS_BY_TAG, KeyBuf::new().str(&tag_key(key)).str(id).into_vec());
         if !out.iter().any(|(t, k)| t.id() == entry.0.id() && *k == entry.1) {
             out.push(entry);
         }

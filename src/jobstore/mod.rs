@@ -10,7 +10,7 @@
 //! then a unique prefix (W-J2). Deletes cascade through every index in one transaction (W-J3).
 
 mod apply;
-mod index;
+pub(crate) mod index;
 mod maintenance;
 mod query;
 mod requests;

@@ -11,6 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Bound;
 
+use super::index::tag_key;
 use super::requests::{JobHistoryQuery, JobQuery, JobSortBy};
 use super::tx::JobTx;
 use super::{HISTORY, JOBS, JOBS_BY_CREATED, JOBS_BY_MODIFIED, JOBS_BY_NS, JOBS_BY_NS_CREATED, JOBS_BY_NS_MODIFIED};
@@ -42,7 +43,7 @@ fn job_id_of(table: Table<()>, key: &[u8], strings: usize, ints: usize) -> Resul
 }
 
 fn lowered(tags: &[String]) -> Vec<String> {
-    let mut v: Vec<String> = tags.iter().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect();
+    let mut v: Vec<String> = tags.iter().map(|t| tag_key(t.trim())).filter(|t| !t.is_empty()).collect();
     v.sort();
     v.dedup();
     v
@@ -87,7 +88,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
         };
 
         let keep = |job: &Job| -> bool {
-            let has = |tags: &[String]| job.labels.keys().any(|k| tags.binary_search(&k.to_lowercase()).is_ok());
+            let has = |tags: &[String]| job.labels.keys().any(|k| tags.binary_search(&tag_key(k)).is_ok());
             (include.is_empty() || has(&include))
                 && (exclude.is_empty() || !has(&exclude))
                 && q.selector.as_ref().is_none_or(|s| s.matches(&job.labels))

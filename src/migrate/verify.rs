@@ -68,7 +68,7 @@ pub(super) fn requester_notes(dump: &RequesterDump, s: &JobSnapshot) -> Vec<Stri
     for j in &s.jobs {
         ns.entry(j.namespace.as_str()).or_default().insert(j.id.as_str());
         for k in j.labels.keys() {
-            tags.entry(k.to_lowercase()).or_default().insert(j.id.as_str());
+            tags.entry(crate::jobstore::index::tag_key(k)).or_default().insert(j.id.as_str());
         }
     }
     let tags: BTreeMap<&str, BTreeSet<&str>> = tags.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
