@@ -261,7 +261,22 @@ impl Visitor<'_> for TimestampVisitor {
             Err(_) => Err(E::custom(format_args!("Unix nanoseconds {v} do not fit in an i64"))),
         }
     }
+
+    // As the state visitor: fitting values take the 64-bit paths, the rest are refused without
+    // printing 128-bit digits (serde's default would, linking 128-bit formatting into wasm).
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Timestamp, E> {
+        i64::try_from(v).map(Timestamp::from_unix_nanos).map_err(|_| E::custom(BEYOND_64_BITS))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Timestamp, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::custom(BEYOND_64_BITS)),
+        }
+    }
 }
+
+const BEYOND_64_BITS: &str = "Unix nanoseconds beyond 64 bits do not fit in an i64";
 
 /// Why a timestamp could not be parsed or formatted; see [`TimeError::kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,6 +526,21 @@ mod tests {
 
     fn parse(text: &str) -> Timestamp {
         Timestamp::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn nanoseconds_wider_than_64_bits_decode_when_they_fit_and_are_refused_when_they_do_not() {
+        use crate::snapshot::from_cbor;
+        let t: Timestamp = from_cbor(&[0xC3, 0x41, 0x00]).unwrap(); // bignum -1
+        assert_eq!(t, Timestamp::from_unix_nanos(-1));
+        let t: Timestamp = from_cbor(&[0xC2, 0x42, 0x01, 0x00]).unwrap(); // bignum 256
+        assert_eq!(t, Timestamp::from_unix_nanos(256));
+        for wide in
+            [&[0x3B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..], &[0xC2, 0x49, 1, 0, 0, 0, 0, 0, 0, 0, 0]]
+        {
+            let e = from_cbor::<Timestamp>(wide).unwrap_err().to_string();
+            assert!(e.contains(BEYOND_64_BITS), "{e}");
+        }
     }
 
     #[test]
