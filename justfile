@@ -82,6 +82,7 @@ wasm_std_features := "-Zbuild-std-features=optimize_for_size"
 # `--target web`: one ES module that loads in a browser page without a bundler, and in Node via
 # initSync (see tests/js/load.mjs). `wasm-opt --converge` repeats -Oz until the module stops
 # shrinking: 0.8 KB less gzipped than one pass (measured; the same passes, so the same semantics).
+# `--remove-producers-section`: the toolchain-telemetry custom section (0.1 KB), read by no loader.
 # Build the JS package in pkg/ (release wasm -> wasm-bindgen -> wasm-opt -Oz); prints the gzipped size.
 wasm: _check-wasm-bindgen
     env {{wasm_release_env}} \
@@ -90,7 +91,7 @@ wasm: _check-wasm-bindgen
         {{debian_cargo}} build -p bacalhau-state-wasm --release --target wasm32-unknown-unknown \
         -Zbuild-std=std,panic_abort {{wasm_std_features}} {{wasm_speed_config}}
     rm -rf pkg
-    wasm-bindgen --target web --out-dir pkg \
+    wasm-bindgen --target web --remove-producers-section --out-dir pkg \
         target-wasm/wasm32-unknown-unknown/release/bacalhau_state_wasm.wasm
     wasm-opt -Oz --converge pkg/bacalhau_state_wasm_bg.wasm -o pkg/bacalhau_state_wasm_bg.wasm
     @raw=$(stat -c %s pkg/bacalhau_state_wasm_bg.wasm); gz=$(gzip -9 -c pkg/bacalhau_state_wasm_bg.wasm | wc -c); \

@@ -258,16 +258,27 @@ fn check_small(f: Family, v: &JsValue, field: &str, small: &[&str]) -> Result<()
     Ok(())
 }
 
+/// A bigint's exact value from its decimal form, when it has at most 20 digits: every value we
+/// accept does (|v| <= 2^64), so longer ones are out of every range. By hand because
+/// `str::parse::<i128>` links 128-bit overflow checks into the module; 20 digits cannot overflow.
+fn bigint_value(b: &BigInt) -> Option<i128> {
+    let text = String::from(b.to_string(10).ok()?);
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text.as_str()),
+    };
+    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let n = digits.bytes().fold(0i128, |n, c| n * 10 + i128::from(c - b'0'));
+    Some(if negative { -n } else { n })
+}
+
 /// An exact integer from a safe-integer `number` or a `bigint`, as i128 for range checks.
 fn integer(f: Family, v: &JsValue, field: &str) -> Result<i128, JsValue> {
     if v.is_bigint() {
-        let b: &BigInt = v.unchecked_ref();
-        // Out of i128 range is out of every range we accept; the string form is exact.
-        return b
-            .to_string(10)
-            .ok()
-            .and_then(|s| String::from(s).parse::<i128>().ok())
-            .ok_or_else(|| error::invalid(f, field, "bigint out of range"));
+        return bigint_value(v.unchecked_ref())
+            .ok_or_else(|| error::invalid(f, field, format_args!("{} is out of the 64-bit range", js_text(v))));
     }
     if v.as_f64().is_some() {
         if Number::is_safe_integer(v) {

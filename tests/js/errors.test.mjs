@@ -97,6 +97,20 @@ for (const [what, fn, field] of bad) {
   });
 }
 
+test('integers out of range are named with their exact digits, however long', () => {
+  const c = compute();
+  const cases = [
+    [() => c.checkpoint('r', 2n ** 64n), '18446744073709551616 is out of range for an unsigned 64-bit integer'],
+    [() => c.checkpoint('r', -(10n ** 30n)), '-1000000000000000000000000000000 is out of the 64-bit range'],
+    [() => c.createExecution({ ...exec('e-9'), Version: 2n ** 70n }), '1180591620717411303424 is out of the 64-bit range'],
+    [() => c.createExecution({ ...exec('e-9'), Version: -(2n ** 64n) - 1n }), 'integer -18446744073709551617 is out of the 64-bit range'],
+  ];
+  for (const [fn, text] of cases) {
+    const e = expectCode(fn, 'InvalidArgument');
+    assert.ok(e.message.includes(text), e.message);
+  }
+});
+
 test('the module keeps working after every bad call (no trap)', () => {
   const s = compute();
   for (const [, fn] of bad) thrown(() => fn(s));
