@@ -517,29 +517,40 @@ pub(crate) enum Lookup<V> {
 }
 
 /// Exact match first, then a unique prefix (SPEC W-J2): an ID that exists is never ambiguous,
-/// even when it is also a prefix of other IDs.
+/// even when it is also a prefix of other IDs. A prefix is resolved on keys alone and only the
+/// one match's value is read: no record is decoded or copied for an ambiguous prefix, and the
+/// scan is compiled once for every record type.
 pub(crate) fn lookup<T: ReadTxn, V: Value>(txn: &T, table: Table<V>, id: &str) -> Result<Lookup<V>, StorageError> {
     if let Some(v) = txn.get(table, KeyBuf::new().str(id).as_bytes())? {
         return Ok(Lookup::Found(String::from(id), v));
     }
-    if id.is_empty() {
-        return Ok(Lookup::Missing);
+    let mut ids = prefixed_ids(txn, table.keys(), id)?;
+    if ids.len() > 1 {
+        ids.truncate(AMBIGUOUS_LIST);
+        return Ok(Lookup::Ambiguous(ids));
     }
-    let prefix = KeyBuf::new().str_prefix(id);
-    let upper = prefix.upper_bound();
-    let mut found: Vec<(String, V)> = Vec::new();
-    txn.scan(table, KeyRange::under(&prefix, &upper), Direction::Forward, &mut |k, v| {
-        found.push((decode_str_key(table, k)?, v));
+    let Some(id) = ids.pop() else { return Ok(Lookup::Missing) };
+    // The key was just scanned in this transaction: it holds a value.
+    Ok(match txn.get(table, KeyBuf::new().str(&id).as_bytes())? {
+        Some(v) => Lookup::Found(id, v),
+        None => Lookup::Missing,
+    })
+}
+
+/// The IDs starting with `prefix` in key order, at most `AMBIGUOUS_LIST + 1` (enough to tell
+/// one from many and to list the many); none for an empty prefix.
+fn prefixed_ids<T: ReadTxn>(txn: &T, table: Table<()>, prefix: &str) -> Result<Vec<String>, StorageError> {
+    let mut found = Vec::new();
+    if prefix.is_empty() {
+        return Ok(found);
+    }
+    let key = KeyBuf::new().str_prefix(prefix);
+    let upper = key.upper_bound();
+    txn.scan_keys(table, KeyRange::under(&key, &upper), Direction::Forward, &mut |k| {
+        found.push(decode_str_key(table, k)?);
         Ok(found.len() <= AMBIGUOUS_LIST)
     })?;
-    Ok(match found.len() {
-        0 => Lookup::Missing,
-        1 => {
-            let (id, v) = found.pop().expect("one element");
-            Lookup::Found(id, v)
-        }
-        _ => Lookup::Ambiguous(found.into_iter().map(|(id, _)| id).take(AMBIGUOUS_LIST).collect()),
-    })
+    Ok(found)
 }
 
 /// Adds `delta` to the count of `state`. Counts never go below zero: a negative result means the

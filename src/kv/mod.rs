@@ -49,6 +49,11 @@ impl<V> Table<V> {
     pub const fn name(&self) -> &'static str {
         self.name
     }
+    /// The same table for key scans ([`ReadTxn::scan_keys`]) only, whatever its value type: code
+    /// that reads keys alone is then compiled once rather than once per record type.
+    pub(crate) const fn keys(self) -> Table<()> {
+        Table::new(self.id, self.name)
+    }
 }
 
 impl<V> Clone for Table<V> {
