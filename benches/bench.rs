@@ -823,7 +823,7 @@ fn bench_read(rep: &mut Report, store: &Redb, raw: &Raw, size: usize, per_job: u
     let jobs: Vec<usize> = (0..lists).map(|_| r.below(size / per_job)).collect();
     let t = Instant::now();
     for &j in &jobs {
-        let job_id = record(j * per_job, per_job).execution.job_id;
+        let job_id = record(j * per_job, per_job).job_id().to_string();
         assert_eq!(store.get_executions(&job_id).unwrap().len(), per_job);
     }
     let ours = rate(lists, t.elapsed());

@@ -383,7 +383,7 @@ mod tests {
 
     fn record() -> LocalExecutionState {
         let mut rec = LocalExecutionState::default();
-        rec.execution.id = "e-1".into();
+        alloc::sync::Arc::make_mut(&mut rec.execution).id = "e-1".into();
         rec.version = 2;
         rec
     }

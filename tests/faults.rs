@@ -654,7 +654,7 @@ fn a_100_mb_job_spec_is_refused_by_both_stores_with_a_typed_error() {
     }
     job.tasks = vec![task];
     let mut local = workload::local("huge-exec", "huge", true, false);
-    local.execution.job = Some(std::sync::Arc::new(job.clone()));
+    std::sync::Arc::make_mut(&mut local.execution).job = Some(std::sync::Arc::new(job.clone()));
     let typed = |code: &str| matches!(code, "Validation" | "InvalidArgument");
 
     let dir = tempfile::tempdir().unwrap();

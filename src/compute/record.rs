@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn a_version_encodes_and_reads_back_as_the_record_it_stands_for() {
         let mut rec = LocalExecutionState::default();
-        rec.execution.id = "e-1".into();
+        alloc::sync::Arc::make_mut(&mut rec.execution).id = "e-1".into();
         rec.requester_node_id = "n".into();
         rec.version = 1;
         let t = Timestamp::from_unix_nanos(5);

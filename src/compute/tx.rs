@@ -7,6 +7,7 @@
 //! failure poisons the transaction: it can then only roll back.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::StoredHistory;
@@ -246,7 +247,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
     /// See [`ExecutionStore::create_execution`](super::ExecutionStore::create_execution).
     pub fn create_execution(&mut self, mut rec: LocalExecutionState) -> Result<LocalExecutionState, ComputeError> {
         self.guarded(|tx| {
-            rec.execution.normalize();
+            Arc::make_mut(&mut rec.execution).normalize();
             rec.validate()?;
             validate_new_execution(&rec)?;
             tx.policy.check_local(rec.id(), None, rec.state)?;

@@ -1,6 +1,7 @@
 //! The compute node's local record of an execution (SPEC §1.8).
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use serde::Serialize;
 
@@ -13,8 +14,11 @@ use crate::time::Timestamp;
 /// sent, which the node needs to run it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalExecutionState {
-    /// The execution, including its embedded job. Never absent (SPEC W-C9).
-    pub execution: Execution,
+    /// The execution, including its embedded job. Never absent (SPEC W-C9). Shared, as its
+    /// job is: a compute record changes only in state, version and update time while it
+    /// exists, so every version the store keeps and every copy it returns holds this one
+    /// execution (`Arc::make_mut` changes a copy of it).
+    pub execution: Arc<Execution>,
     /// The node to send callbacks to.
     pub requester_node_id: String,
     /// Local lifecycle state.
@@ -30,7 +34,7 @@ pub struct LocalExecutionState {
 }
 
 super::record_deserialize!(LocalExecutionState, "LocalExecutionState", LocalExecutionStateTwin {
-    0 execution: Execution = "Execution",
+    0 execution: Arc<Execution> = "Execution",
     1 requester_node_id: String = "RequesterNodeID",
     2 state: LocalExecutionStateType = "State",
     3 version: u64 = "Version",
@@ -93,7 +97,7 @@ impl LocalExecutionState {
     /// times `now`.
     pub fn new(execution: Execution, requester_node_id: impl Into<String>, now: Timestamp) -> Self {
         Self {
-            execution,
+            execution: Arc::new(execution),
             requester_node_id: requester_node_id.into(),
             state: LocalExecutionStateType::Created,
             version: 1,

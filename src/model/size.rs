@@ -279,7 +279,8 @@ mod tests {
                 id: "e-1".into(),
                 job: Some(alloc::sync::Arc::new(job.clone())),
                 ..Execution::default()
-            },
+            }
+            .into(),
             ..LocalExecutionState::default()
         };
         assert!(bound(&rec) >= exact(&rec), "{} < {}", bound(&rec), exact(&rec));

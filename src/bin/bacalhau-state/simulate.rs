@@ -530,7 +530,7 @@ impl<JB: Backend, CB: Backend> Sim<'_, JB, CB> {
                     let mut exec = e.clone();
                     exec.job = Some(std::sync::Arc::new(job.clone()));
                     let rec = LocalExecutionState {
-                        execution: exec,
+                        execution: exec.into(),
                         requester_node_id: self.requester_id.clone(),
                         state,
                         version: 1,
