@@ -414,6 +414,27 @@ mod tests {
         assert!(store.check().unwrap().problems.is_empty());
     }
 
+    #[test]
+    fn changing_a_returned_record_changes_neither_the_store_nor_other_copies() {
+        // The memory store's versions and the records it returns share one execution.
+        let store = ExecutionStore::in_memory();
+        let mut created = store.create_execution(rec("e-1")).unwrap();
+        let mut updated =
+            store.update_execution_state(UpdateExecutionStateRequest::new("e-1", S::BidAccepted)).unwrap();
+        alloc::sync::Arc::make_mut(&mut created.execution).name = "changed".into();
+        alloc::sync::Arc::make_mut(&mut updated.execution).namespace = "elsewhere".into();
+        let stored = store.get_execution("e-1").unwrap();
+        assert_eq!((stored.execution.name.as_str(), stored.execution.namespace.as_str()), ("", "ns"));
+        assert_eq!((created.execution.namespace.as_str(), updated.execution.name.as_str()), ("ns", ""));
+        let events = store.events_after(0, 10).unwrap();
+        assert_eq!(events.len(), 2);
+        for e in events {
+            let crate::event::EventObject::LocalExecution(l) = e.object else { panic!("{e:?}") };
+            assert_eq!((l.execution.name.as_str(), l.execution.namespace.as_str()), ("", "ns"));
+        }
+        assert!(store.check().unwrap().problems.is_empty());
+    }
+
     fn history_of<B: crate::kv::Backend>(store: &ExecutionStore<B>, id: &str) -> alloc::vec::Vec<(S, S, u64)> {
         let page = store.get_execution_history(id, &crate::PageRequest::default()).unwrap();
         page.items.iter().map(|h| (h.previous_state, h.new_state, h.new_version)).collect()
