@@ -45,15 +45,27 @@ impl Slot {
 
 /// Keys up to this many bytes are stored inline: every key the stores build for one record (ID,
 /// `(ID, seq)`, `(state, ID)`, event numbers) fits, except `(job ID, execution ID)` pairs. 54
-/// keeps a map's internal nodes under 1 KiB, where glibc's allocator switches to its slow path.
+/// keeps a map's internal nodes under 1 KiB (64-byte keys: 992 bytes), where glibc's allocator
+/// switches to its slow path.
 const INLINE: usize = 54;
 
 /// A key, ordered exactly as its bytes. Maps are searched with `Key`s too (a copy of at most
 /// `INLINE` bytes), so that a comparison can decide on the first eight bytes as one integer:
 /// the keys of a table mostly differ there (IDs are UUIDs, event keys are big-endian numbers).
+/// That integer is computed once, when the key is made: a B-tree search compares the same key
+/// with a dozen others, and in wasm, with no byte-swap instruction, recomputing it was 6 % of a
+/// lifecycle operation's time in Node.
 #[derive(Clone)]
-enum Key {
-    /// Bytes past the length are zero, which [`Key::head`] relies on.
+struct Key {
+    /// The first eight bytes, zero-padded, big-endian: when two heads differ they order the keys
+    /// as their bytes do (a shorter key is a zero-padded prefix of the longer one, or differs
+    /// earlier).
+    head: u64,
+    bytes: Bytes,
+}
+
+#[derive(Clone)]
+enum Bytes {
     Inline(u8, [u8; INLINE]),
     /// Longer than `INLINE`.
     Heap(Box<[u8]>),
@@ -61,39 +73,32 @@ enum Key {
 
 impl Key {
     fn new(bytes: &[u8]) -> Key {
-        if bytes.len() <= INLINE {
+        let mut first = [0; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        let head = u64::from_be_bytes(first);
+        let bytes = if bytes.len() <= INLINE {
             let mut buf = [0; INLINE];
             buf[..bytes.len()].copy_from_slice(bytes);
-            Key::Inline(bytes.len() as u8, buf)
+            Bytes::Inline(bytes.len() as u8, buf)
         } else {
-            Key::Heap(bytes.into())
-        }
+            Bytes::Heap(bytes.into())
+        };
+        Key { head, bytes }
     }
 
     #[inline]
     fn as_slice(&self) -> &[u8] {
-        match self {
-            Key::Inline(len, buf) => &buf[..usize::from(*len)],
-            Key::Heap(b) => b,
+        match &self.bytes {
+            Bytes::Inline(len, buf) => &buf[..usize::from(*len)],
+            Bytes::Heap(b) => b,
         }
-    }
-
-    /// The first eight bytes, zero-padded, big-endian: when two heads differ they order the keys
-    /// as their bytes do (a shorter key is a zero-padded prefix of the longer one, or differs
-    /// earlier).
-    #[inline]
-    fn head(&self) -> u64 {
-        let bytes = match self {
-            Key::Inline(_, buf) => &buf[..],
-            Key::Heap(b) => &b[..],
-        };
-        bytes.first_chunk::<8>().map_or(0, |h| u64::from_be_bytes(*h))
     }
 }
 
 impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
+        self.head == other.head && self.as_slice() == other.as_slice()
     }
 }
 impl Eq for Key {}
@@ -105,7 +110,7 @@ impl PartialOrd for Key {
 impl Ord for Key {
     #[inline]
     fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        self.head().cmp(&other.head()).then_with(|| self.as_slice().cmp(other.as_slice()))
+        self.head.cmp(&other.head).then_with(|| self.as_slice().cmp(other.as_slice()))
     }
 }
 
@@ -428,7 +433,7 @@ mod tests {
 
     #[test]
     fn keys_order_as_their_bytes() {
-        assert_eq!(core::mem::size_of::<Key>(), 56);
+        assert_eq!(core::mem::size_of::<Key>(), 64);
         let mut raw: Vec<Vec<u8>> =
             [&b""[..], b"\0", b"a", b"a\0", b"a\0\0\0\0\0\0\0\0", b"a\x01", b"abcdefgh", b"abcdefgh\0"]
                 .iter()
