@@ -63,7 +63,12 @@ impl CborSink {
     fn take(&mut self, data: &[u8]) -> bool {
         self.n += data.len();
         if let Some(buf) = self.buf.as_mut() {
-            buf.extend_from_slice(data);
+            // Most writes are a header's one byte; in the size-optimised wasm build
+            // `extend_from_slice` is three calls deep for them.
+            match data {
+                [b] => buf.push(*b),
+                _ => buf.extend_from_slice(data),
+            }
         }
         self.n <= self.limit
     }
