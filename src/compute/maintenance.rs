@@ -182,13 +182,10 @@ mod tests {
             checkpoints: vec![("c".into(), 3)],
             last_event_seq: 5,
         };
-        let body: ciborium::Value = snapshot::from_cbor(&snapshot::to_cbor(&snap).unwrap()).unwrap();
         snapshot::assert_body_matches_twin::<ComputeSnapshot, ComputeSnapshotTwin>(
             "ComputeSnapshot",
             "ComputeSnapshotTwin",
-            &body,
+            &snap,
         );
-        let back: ComputeSnapshot = snapshot::from_cbor(&snapshot::to_cbor(&snap).unwrap()).unwrap();
-        assert_eq!(back, snap);
     }
 }

@@ -252,9 +252,6 @@ mod tests {
             checkpoints: vec![("c".into(), 3)],
             last_event_seq: 5,
         };
-        let body: ciborium::Value = snapshot::from_cbor(&snapshot::to_cbor(&snap).unwrap()).unwrap();
-        snapshot::assert_body_matches_twin::<JobSnapshot, JobSnapshotTwin>("JobSnapshot", "JobSnapshotTwin", &body);
-        let back: JobSnapshot = snapshot::from_cbor(&snapshot::to_cbor(&snap).unwrap()).unwrap();
-        assert_eq!(back, snap);
+        snapshot::assert_body_matches_twin::<JobSnapshot, JobSnapshotTwin>("JobSnapshot", "JobSnapshotTwin", &snap);
     }
 }
