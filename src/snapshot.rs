@@ -175,7 +175,7 @@ pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CborError> {
 
 /// `Deserialize` for a snapshot body: a map holding every one of these fields (unknown keys
 /// skipped, a duplicate or missing field refused, with serde's messages), decoded in place
-/// through [`crate::model::FieldIndex`]. serde's derive also reads a sequence positionally and
+/// through [`crate::model::visit_fields`]. serde's derive also reads a sequence positionally and
 /// keeps each field in its own optional local, dropped separately on every error path: for two
 /// bodies of Vec fields that was most of the wasm package's snapshot import code. Bodies are only
 /// ever written as maps. Tests compare it with a derived twin on map input (`$twin`).
@@ -193,21 +193,13 @@ macro_rules! body_deserialize {
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
                         use serde::de::Error as _;
                         let mut out = <$ty as Default>::default();
-                        let mut seen: u64 = 0;
-                        while let Some(key) = map.next_key_seed(crate::model::FieldIndex(FIELDS))? {
-                            let Some(i) = key else {
-                                map.next_value::<serde::de::IgnoredAny>()?;
-                                continue;
-                            };
-                            if seen & (1 << i) != 0 {
-                                return Err(A::Error::duplicate_field(FIELDS[i]));
-                            }
-                            seen |= 1 << i;
+                        let seen = crate::model::visit_fields(&mut map, FIELDS, |i, map| {
                             match i {
                                 $($i => out.$field = map.next_value::<$fty>()?,)+
                                 _ => {}
                             }
-                        }
+                            Ok(())
+                        })?;
                         match (0..FIELDS.len()).find(|i| seen & (1 << i) == 0) {
                             Some(i) => Err(A::Error::missing_field(FIELDS[i])),
                             None => Ok(out),

@@ -3,7 +3,7 @@
 //! one optional local per field and matches field names byte by byte in two copies, which for
 //! these wide structs of optional fields made them the largest functions of the module. Here
 //! each request is decoded through `Arg<T>` into `T::default()` in place, its keys looked up in
-//! one shared table search ([`FieldIndex`]), with the derive's exact behaviour: unknown keys
+//! one shared key loop ([`visit_fields`]), with the derive's exact behaviour: unknown keys
 //! skipped, a repeated key refused (`duplicate field ...`), missing fields defaulted, a
 //! sequence read positionally, the same "expected struct ..." text. The tests compare each one
 //! with the core's derived impl on random CBOR and JSON input, so a field added to a request in
@@ -15,7 +15,7 @@ use bacalhau_state::jobstore::{
     ExecutionPatch, GetExecutionsOptions, JobHistoryQuery, JobQuery, UpdateEvaluationRequest, UpdateExecutionRequest,
     UpdateJobStateRequest,
 };
-use bacalhau_state::model::{AllocatedResources, FieldIndex, RunCommandResult, SpecConfig};
+use bacalhau_state::model::{visit_fields, AllocatedResources, RunCommandResult, SpecConfig};
 use bacalhau_state::selector::Selector;
 use bacalhau_state::state::{
     EvaluationStatus, ExecutionDesiredStateType, ExecutionStateType, JobStateType, LocalExecutionStateType,
@@ -79,16 +79,7 @@ macro_rules! arg_deserialize {
                     }
                     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
                         let mut out = <$ty as Default>::default();
-                        let mut seen: u64 = 0;
-                        while let Some(key) = map.next_key_seed(FieldIndex(FIELDS))? {
-                            let Some(i) = key else {
-                                map.next_value::<de::IgnoredAny>()?;
-                                continue;
-                            };
-                            if seen & (1 << i) != 0 {
-                                return Err(<A::Error as de::Error>::duplicate_field(FIELDS[i]));
-                            }
-                            seen |= 1 << i;
+                        visit_fields(&mut map, FIELDS, |i, map| {
                             match i {
                                 $($i => {
                                     let v = map.next_value::<field_type!($kind $fty)>()?;
@@ -96,7 +87,8 @@ macro_rules! arg_deserialize {
                                 })+
                                 _ => {}
                             }
-                        }
+                            Ok(())
+                        })?;
                         Ok(out)
                     }
                 }

@@ -51,6 +51,34 @@ impl serde::de::Visitor<'_> for FieldIndex {
     }
 }
 
+/// The key loop of every hand-written struct deserializer (records, snapshot bodies, the wasm
+/// bindings' requests), with serde's derived behaviour: each key is looked up in `fields`, an
+/// unknown key's value is skipped, a repeated key is refused (`duplicate field ...`), and
+/// `field(i, map)` reads the value of field `i`. Returns the fields seen, one bit each (so at
+/// most 64 fields). Always inlined, as the loop was when each macro spelled it out: called, it
+/// made the wasm module 0.4 KB larger gzipped; inlined, 1.4 KB smaller than the three copies.
+#[doc(hidden)]
+#[inline(always)]
+pub fn visit_fields<'de, A: serde::de::MapAccess<'de>>(
+    map: &mut A,
+    fields: &'static [&'static str],
+    mut field: impl FnMut(usize, &mut A) -> Result<(), A::Error>,
+) -> Result<u64, A::Error> {
+    let mut seen: u64 = 0;
+    while let Some(key) = map.next_key_seed(FieldIndex(fields))? {
+        let Some(i) = key else {
+            map.next_value::<serde::de::IgnoredAny>()?;
+            continue;
+        };
+        if seen & (1 << i) != 0 {
+            return Err(<A::Error as serde::de::Error>::duplicate_field(fields[i]));
+        }
+        seen |= 1 << i;
+        field(i, map)?;
+    }
+    Ok(seen)
+}
+
 /// `Deserialize` for a record whose fields all default (`#[serde(default)]` on the struct) and
 /// are renamed: the same behaviour as serde's derive (unknown keys skipped, duplicates refused,
 /// missing fields defaulted, a sequence read positionally; the same messages), written so that
@@ -80,21 +108,13 @@ macro_rules! record_deserialize {
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
                         let mut out = <$ty as Default>::default();
-                        let mut seen: u64 = 0;
-                        while let Some(key) = map.next_key_seed(crate::model::FieldIndex(FIELDS))? {
-                            let Some(i) = key else {
-                                map.next_value::<serde::de::IgnoredAny>()?;
-                                continue;
-                            };
-                            if seen & (1 << i) != 0 {
-                                return Err(<A::Error as serde::de::Error>::duplicate_field(FIELDS[i]));
-                            }
-                            seen |= 1 << i;
+                        crate::model::visit_fields(&mut map, FIELDS, |i, map| {
                             match i {
                                 $($i => out.$field = map.next_value::<$fty>()?,)+
                                 _ => {}
                             }
-                        }
+                            Ok(())
+                        })?;
                         Ok(out)
                     }
                 }
