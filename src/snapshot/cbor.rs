@@ -1350,8 +1350,7 @@ mod tests {
             let end = value_at + rest[value_at..].find('`').expect("closing backtick");
             let value = &rest[value_at..end];
             out.push_str(&rest[..at]);
-            let kept =
-                value.parse::<f64>().is_ok_and(|x| !x.is_finite() || (x.fract() == 0.0 && x.abs() < 2f64.powi(53)));
+            let kept = value.parse::<f64>().is_ok_and(|x| crate::quote::Float(x).is_exact());
             if kept {
                 out.push_str(&rest[at..=end]);
             } else {
