@@ -961,6 +961,30 @@ fn bench_query(cfg: &Cfg, rep: &mut Report) {
     }
 }
 
+/// Where a closed store's pages go: per table, pages in use per execution and stored bytes per
+/// entry (what to shrink next).
+fn table_breakdown(path: &Path, executions: usize) -> String {
+    let db = Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let mut parts = Vec::new();
+    for handle in txn.list_tables().unwrap() {
+        let table = txn.open_untyped_table(handle.clone()).unwrap();
+        let (stats, entries) = (table.stats().unwrap(), table.len().unwrap());
+        if entries == 0 {
+            continue;
+        }
+        // The three add up to the table's pages in use.
+        let pages = stats.stored_bytes() + stats.metadata_bytes() + stats.fragmented_bytes();
+        parts.push(format!(
+            "{} {:.0} B ({:.0} B/entry)",
+            redb::TableHandle::name(&handle),
+            pages as f64 / executions as f64,
+            stats.stored_bytes() as f64 / entries as f64
+        ));
+    }
+    parts.join(", ")
+}
+
 /// Disk bytes per execution after the full lifecycle (create + 4 updates), both compacted.
 fn bench_disk(cfg: &Cfg, rep: &mut Report) {
     let n = 10_000;
@@ -990,6 +1014,10 @@ fn bench_disk(cfg: &Cfg, rep: &mut Report) {
         lifecycle_raw(&mut raw, 0..n, false, &mut clock);
         raw.txn(true).commit().unwrap();
         raw.db.compact().unwrap();
+    }
+    eprintln!("  disk after the lifecycle by table (pages in use per execution; stored bytes per entry):");
+    for (label, path) in [("ours", &ours_path), ("raw", &raw_path)] {
+        eprintln!("    {label}: {}", table_breakdown(path, n));
     }
     let (o, r) = (store_size(&ours_path) as f64, file_size(&raw_path) as f64);
     rep.push(Row {

@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
+use crate::compact;
 use crate::compute::Stored;
 use crate::model::{Evaluation, Execution, Job, LocalExecutionState, LocalView};
 use crate::state::LocalExecutionStateType;
@@ -261,7 +262,9 @@ impl Serialize for StoredEvent {
 impl StoredEvent {
     /// A reference event is one array (a map with field names would double its size):
     /// `[seqNum, operation, timestamp, ID, state, version, update secs, update nanos]`, the
-    /// operation as its [`Operation::code`] and the update time exact, whatever its year.
+    /// operation as its [`Operation::code`], the ID in [`compact::IdRef`]'s form and the update
+    /// time exact, whatever its year. A change's update time is its event's timestamp, which the
+    /// six-element form leaves out (schema 3).
     fn serialize_ref<S: serde::Serializer>(
         &self,
         s: S,
@@ -271,19 +274,22 @@ impl StoredEvent {
         update_time: Timestamp,
     ) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
-        let mut t = s.serialize_tuple(REF_FIELDS)?;
+        let implied = update_time.unix_nanos() == Some(self.timestamp);
+        let mut t = s.serialize_tuple(if implied { REF_FIELDS - 2 } else { REF_FIELDS })?;
         t.serialize_element(&self.seq_num)?;
         t.serialize_element(&self.operation.code())?;
         t.serialize_element(&self.timestamp)?;
-        t.serialize_element(id)?;
+        t.serialize_element(&compact::IdRef(id))?;
         t.serialize_element(&state)?;
         t.serialize_element(&version)?;
-        crate::compact::write_time(&mut t, update_time)?;
+        if !implied {
+            compact::write_time(&mut t, update_time)?;
+        }
         t.end()
     }
 }
 
-/// Elements of a stored reference event.
+/// Elements of a stored reference event with its update time.
 const REF_FIELDS: usize = 8;
 
 impl<'de> Deserialize<'de> for StoredEvent {
@@ -318,16 +324,19 @@ impl<'de> serde::de::Visitor<'de> for EventVisitor {
         if !self.references {
             return Err(A::Error::invalid_type(serde::de::Unexpected::Seq, &self));
         }
-        let mut f = crate::compact::Fields::new(a, REF_FIELDS, "a reference event of 8 elements");
+        let mut f = compact::Fields::new(a, REF_FIELDS, "a reference event of 6 or 8 elements");
         let seq_num = f.next()?;
         let operation: u8 = f.next()?;
         let operation = Operation::from_code(operation)
             .ok_or_else(|| A::Error::custom(format_args!("unknown operation code {operation}")))?;
         let timestamp = f.next()?;
-        let id = f.next()?;
+        let compact::Id(id) = f.next()?;
         let state = f.next()?;
         let version = f.next()?;
-        let update_time = f.time()?;
+        let update_time = match f.more::<i64>()? {
+            None => Timestamp::from_unix_nanos(timestamp),
+            Some(secs) => f.time_from(secs)?,
+        };
         f.end()?;
         let object = SharedObject::LocalRef(LocalRef { id, state, version, update_time });
         Ok(StoredEvent { seq_num, operation, timestamp, object })

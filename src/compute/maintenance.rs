@@ -59,13 +59,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
             snap.executions.push(v.into_record());
             Ok(true)
         })?;
-        self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, v| {
-            let mut r = KeyReader::new(k);
-            let (Some(id), Some(seq)) = (r.str(), r.u64()) else { return Err(corrupt_key(HISTORY)) };
-            let entry = v.into_entry(&id);
-            snap.history.push((id, seq, entry));
-            Ok(true)
-        })?;
+        snap.history = super::history::all(self.txn())?;
         snap.events = super::events::events_after(self.txn(), 0, 0)?;
         snap.checkpoints = LOG.checkpoints(self.txn())?;
         Ok(snap)
@@ -93,12 +87,12 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
         diff_index(self.txn(), BY_JOB, &by_job, &mut report.problems)?;
         diff_index(self.txn(), BY_STATE, &by_state, &mut report.problems)?;
         diff_counts(self.txn(), COUNTS, &counts, self.counters().pending_counts(), &mut report.problems)?;
-        self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: super::StoredHistory| {
+        self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, row: super::StoredHistory| {
             let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
             if !ids.contains(&id) {
                 report.problems.push(alloc::format!("execution_history: entries of missing execution {id}"));
             }
-            report.history_entries += 1;
+            report.history_entries += row.len() as u64;
             Ok(true)
         })?;
         report.events = check_log(self.txn(), &LOG, self.counters().last_seq(self.txn(), &LOG)?, &mut report.problems)?;
@@ -151,9 +145,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 records.insert(String::from(rec.id()), rec);
             }
         }
-        for (id, seq, h) in snap.history {
-            txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), super::StoredHistory::new(h, &id))?;
-        }
+        super::history::import(txn, snap.history)?;
         let (events, deletes) = super::events::for_import::<T>(snap.events, &records);
         for (id, seq) in deletes {
             super::events::index_delete(txn, &id, seq)?;

@@ -10,7 +10,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::StoredHistory;
+use super::history;
 use super::{
     check_state_update, event_object, history_entry, validate_new_execution, ComputeStats, Stored,
     UpdateExecutionStateRequest, BY_JOB, BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST,
@@ -23,7 +23,7 @@ use crate::kv::key::KeyBuf;
 use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{self, Page, PageRequest};
-use crate::shell::{ids_under, lookup, next_seq, paged, Counters, Lookup};
+use crate::shell::{ids_under, lookup, paged, Counters, Lookup};
 use crate::state::LocalExecutionStateType;
 use crate::transition::Policy;
 
@@ -40,7 +40,7 @@ pub struct ComputeTx<'s, T> {
     /// once. It is what the table holds: it was just written to it, or read from it and changed
     /// only in State, Version and UpdateTime, which round-trip exactly; any other write of
     /// records (delete, import) drops it.
-    last: Option<(String, Stored, u64)>,
+    last: Option<(String, Stored, history::Tail)>,
 }
 
 fn state_key(state: LocalExecutionStateType, id: &str) -> KeyBuf {
@@ -132,19 +132,9 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
             Err(ComputeError::ExecutionNotFound { id }) => return Err(ComputeError::ExecutionHistoryNotFound { id }),
             Err(e) => return Err(e),
         };
-        let prefix = KeyBuf::new().str(&id).into_vec();
         let fp = page::fingerprint(&[id.as_bytes()]);
-        let page = paged(
-            &self.txn,
-            HISTORY,
-            &prefix,
-            req.limit,
-            req.next_token.as_deref(),
-            (EVENTS_SCOPE_HISTORY, fp),
-            |_| true,
-            invalid_token,
-        )?;
-        Ok(Page { items: page.items.into_iter().map(|h| h.into_entry(&id)).collect(), next_token: page.next_token })
+        let scope = (EVENTS_SCOPE_HISTORY, fp);
+        history::page(&self.txn, &id, req.limit, req.next_token.as_deref(), scope, invalid_token)
     }
 
     /// See [`ExecutionStore::list_executions`](super::ExecutionStore::list_executions).
@@ -277,11 +267,11 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 comment: CREATED_COMMENT.into(),
                 time,
             };
-            tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(1).as_bytes(), StoredHistory::new(entry, &id))?;
+            let tail = history::Tail::empty().append(&mut tx.txn, &id, entry)?;
             let now = tx.now_nanos();
             tx.append(now, Operation::Create, event_object(&rec))?;
             // A batch usually changes what it just created: the first change then reads nothing.
-            tx.last = Some((id, rec.clone(), 2));
+            tx.last = Some((id, rec.clone(), tail));
             Ok(rec.into_record())
         })
     }
@@ -296,9 +286,9 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             let now = tx.clock.now();
             let previous = current.state();
             check_state_update(current.id(), previous, current.version(), &req, tx.policy)?;
-            let seq = match &tx.last {
-                Some((last_id, _, seq)) if *last_id == id => *seq,
-                _ => next_seq(&tx.txn, HISTORY, &id)?,
+            let tail = match tx.last.take() {
+                Some((last_id, _, tail)) if last_id == id => tail,
+                _ => history::Tail::read(&tx.txn, &id)?,
             };
             // The new version shares the current one's record: nothing is copied until the
             // caller's copy is made on return.
@@ -313,9 +303,9 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 tx.counters.bump(&mut tx.txn, COUNTS, previous.as_u8(), -1)?;
                 tx.counters.bump(&mut tx.txn, COUNTS, next.state().as_u8(), 1)?;
             }
-            tx.txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), StoredHistory::new(entry, &id))?;
+            let tail = tail.append(&mut tx.txn, &id, entry)?;
             tx.append(now.saturating_unix_nanos(), Operation::Update, event_object(&next))?;
-            tx.last = Some((id, next.clone(), seq + 1));
+            tx.last = Some((id, next.clone(), tail));
             Ok(next.into_record())
         })
     }
@@ -477,6 +467,75 @@ mod tests {
                 RedbBackend::open(&dir.path().join("s.redb"), crate::kv::StoreKind::Compute, &RedbOptions::default())
                     .unwrap();
             changes_in_one_transaction(crate::StoreBuilder::new().compute(backend));
+        }
+    }
+
+    #[cfg(feature = "redb")]
+    mod on_redb {
+        use super::rec;
+        use crate::compute::{StoredHistory, HISTORY};
+        use crate::error::ComputeError;
+        use crate::kv::key::KeyBuf;
+        use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
+        use crate::model::LocalStateHistory;
+        use crate::state::LocalExecutionStateType as S;
+        use crate::UpdateExecutionStateRequest;
+
+        /// The history rows of execution `id` as (first sequence number, entries).
+        fn rows<T: ReadTxn>(txn: &T, id: &str) -> alloc::vec::Vec<(u64, usize)> {
+            let prefix = KeyBuf::new().str(id);
+            let upper = prefix.upper_bound();
+            let mut out = alloc::vec::Vec::new();
+            txn.scan(HISTORY, KeyRange::under(&prefix, &upper), Direction::Forward, &mut |k, row: StoredHistory| {
+                let seq = crate::kv::key::KeyReader::new(&k[prefix.as_bytes().len()..]).u64().unwrap();
+                out.push((seq, row.len()));
+                Ok(true)
+            })
+            .unwrap();
+            out
+        }
+
+        #[test]
+        fn on_redb_a_lifecycle_keeps_its_history_in_one_row_and_appends_to_rows_of_schema_2() {
+            use crate::kv::redb::{RedbBackend, RedbOptions};
+            use crate::kv::Backend;
+            let dir = tempfile::tempdir().unwrap();
+            let backend =
+                RedbBackend::open(&dir.path().join("s.redb"), crate::kv::StoreKind::Compute, &RedbOptions::default())
+                    .unwrap();
+            let store = crate::StoreBuilder::new().compute(backend);
+            store.create_execution(rec("e-1")).unwrap();
+            for s in [S::BidAccepted, S::Running, S::Publishing, S::Completed] {
+                store.update_execution_state(UpdateExecutionStateRequest::new("e-1", s)).unwrap();
+            }
+            assert_eq!(rows(&store.backend().begin_read().unwrap(), "e-1"), [(1, 5)]);
+
+            // Schema 2 kept one entry per row: a change appends to the last one.
+            store.create_execution(rec("e-2")).unwrap();
+            store
+                .transaction(|tx| {
+                    let e = tx.get_execution_history("e-2", &crate::PageRequest::default())?.items.remove(0);
+                    let second =
+                        LocalStateHistory { previous_state: S::Created, new_state: S::Created, new_version: 2, ..e };
+                    tx.txn_mut().put(
+                        HISTORY,
+                        KeyBuf::new().str("e-2").u64(2).as_bytes(),
+                        StoredHistory::new(second, "e-2"),
+                    )?;
+                    Ok::<_, ComputeError>(())
+                })
+                .unwrap();
+            store.update_execution_state(UpdateExecutionStateRequest::new("e-2", S::BidAccepted)).unwrap();
+            assert_eq!(rows(&store.backend().begin_read().unwrap(), "e-2"), [(1, 1), (2, 2)]);
+            let states: alloc::vec::Vec<(S, S)> = store
+                .get_execution_history("e-2", &crate::PageRequest::default())
+                .unwrap()
+                .items
+                .iter()
+                .map(|h| (h.previous_state, h.new_state))
+                .collect();
+            assert_eq!(states, [(S::Undefined, S::Created), (S::Created, S::Created), (S::Created, S::BidAccepted)]);
+            assert_eq!(store.check().unwrap().history_entries, 8);
         }
     }
 }

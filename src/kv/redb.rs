@@ -97,7 +97,11 @@ pub const FORMAT_VERSION: u8 = 1;
 ///   arrays without the ID their key holds (`compute::history`). A schema-1 store is a valid
 ///   schema-2 store, so a writable open upgrades the number in place; a build that reads only
 ///   schema 1 refuses the upgraded file at open rather than failing on its first reference.
-pub const SCHEMA_VERSION: u32 = 2;
+/// * 3: compute history rows hold up to 16 consecutive entries of one execution, the creation
+///   comment as a code; reference events keep a prefixed UUID ID as bytes and leave out an update
+///   time equal to their timestamp (`compact`). Schema-2 rows and events read as before (a
+///   schema-2 history row is a row of one), so schema-2 stores upgrade in place the same way.
+pub const SCHEMA_VERSION: u32 = 3;
 /// Name of the reserved metadata table.
 pub const META_TABLE: &str = "meta";
 
