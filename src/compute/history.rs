@@ -243,11 +243,12 @@ pub(crate) fn page<T: ReadTxn, E: From<StorageError>>(
     let upper = prefix.upper_bound();
     let whole = KeyRange::under(&prefix, &upper);
     let after = match next_token {
-        Some(t) => {
-            let key = crate::page::decode(t, scope, fingerprint).map_err(bad_token)?;
-            // The fingerprint names the execution, so a key of another one is not possible.
-            Some(row_start(prefix.as_bytes(), &key)?)
-        }
+        Some(t) => match crate::page::decode(t, scope, fingerprint).map(|key| row_start(prefix.as_bytes(), &key)) {
+            Ok(Ok(seq)) => Some(seq),
+            // The fingerprint matched but the key is not one of this execution's: made by hand.
+            Ok(Err(_)) => return Err(bad_token("not a position in this execution's history".into())),
+            Err(reason) => return Err(bad_token(reason)),
+        },
         None => None,
     };
     // The row holding the entry after `after` starts at or before it: the last row from there
@@ -265,7 +266,7 @@ pub(crate) fn page<T: ReadTxn, E: From<StorageError>>(
         Some(k) => KeyRange { start: core::ops::Bound::Included(k.as_slice()), end: whole.end },
         None => whole,
     };
-    let (limit, after) = (limit as usize, after.unwrap_or(0));
+    let limit = limit as usize;
     let mut items = Vec::new();
     let mut last = 0;
     let mut more = false;
@@ -273,7 +274,7 @@ pub(crate) fn page<T: ReadTxn, E: From<StorageError>>(
         let start = row_start(prefix.as_bytes(), k)?;
         for (i, entry) in row.into_entries(id).enumerate() {
             let seq = start.saturating_add(i as u64);
-            if seq <= after {
+            if after.is_some_and(|after| seq <= after) {
                 continue;
             }
             if limit != 0 && items.len() == limit {

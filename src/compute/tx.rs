@@ -470,6 +470,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_hand_made_history_token_with_another_executions_key_is_an_invalid_token() {
+        let store = ExecutionStore::in_memory();
+        store.create_execution(rec("e-1")).unwrap();
+        let fingerprint = crate::page::fingerprint(&[b"e-1"]);
+        let key = crate::kv::key::KeyBuf::new().str("e-2").u64(1);
+        let token = crate::page::encode(super::super::EVENTS_SCOPE_HISTORY, fingerprint, key.as_bytes());
+        let req = crate::PageRequest { limit: 1, next_token: Some(token) };
+        let err = store.get_execution_history("e-1", &req).unwrap_err();
+        assert_eq!(err.code(), "InvalidToken", "{err}");
+    }
+
     #[cfg(feature = "redb")]
     mod on_redb {
         use super::rec;
