@@ -263,13 +263,16 @@ impl<F: Factory> Run<'_, F> {
     }
 
     fn transaction(&mut self, at: &str, steps: &[Value], rollback: bool) {
+        // A nested step with `repeat` runs that many times, as at the top level.
         let prepared: Vec<(String, &Value, String, Vec<Value>)> = steps
             .iter()
             .enumerate()
-            .map(|(i, s)| {
+            .flat_map(|(i, s)| {
                 let op = s["op"].as_str().unwrap_or_else(|| panic!("{at}: nested step {i} without op")).to_string();
-                (format!("{at} [nested {i}: {s}]"), s, op, self.args(s))
+                let n = s["repeat"].as_u64().unwrap_or(1);
+                (0..n).map(move |_| (i, s, op.clone()))
             })
+            .map(|(i, s, op)| (format!("{at} [nested {i}: {s}]"), s, op, self.args(s)))
             .collect();
         let mut outcomes: Vec<(String, &Value, Outcome)> = Vec::new();
         let result: Result<(), TxEnd> = match &self.store {

@@ -165,7 +165,10 @@ class Run {
   transaction(at, steps, rollback) {
     const ROLLBACK = new Error('rollback requested by the scenario');
     const outcomes = [];
-    const prepared = steps.map((s, i) => [`${at} [nested ${i}]`, s, (s.args ?? []).map((a) => this.resolve(a))]);
+    // A nested step with `repeat` runs that many times, as at the top level.
+    const prepared = steps.flatMap((s, i) =>
+      Array.from({ length: s.repeat ?? 1 }, () => [`${at} [nested ${i}]`, s, (s.args ?? []).map((a) => this.resolve(a))]),
+    );
     try {
       this.store.transaction((tx) => {
         for (const [where, s, args] of prepared) outcomes.push([where, s, this.outcome(tx, s.op, args)]);
