@@ -87,12 +87,24 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
         diff_index(self.txn(), BY_JOB, &by_job, &mut report.problems)?;
         diff_index(self.txn(), BY_STATE, &by_state, &mut report.problems)?;
         diff_counts(self.txn(), COUNTS, &counts, self.counters().pending_counts(), &mut report.problems)?;
+        // The end (next number) of the previous row, by execution: rows of one execution must
+        // not number an entry twice.
+        let mut previous: Option<(String, u64)> = None;
         self.txn().scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, row: super::StoredHistory| {
-            let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
+            let mut r = KeyReader::new(k);
+            let (Some(id), Some(start)) = (r.str(), r.u64()) else { return Err(corrupt_key(HISTORY)) };
             if !ids.contains(&id) {
                 report.problems.push(alloc::format!("execution_history: entries of missing execution {id}"));
             }
+            if let Some((_, end)) = previous.as_ref().filter(|(p, end)| *p == id && start < *end) {
+                report.problems.push(alloc::format!(
+                    "execution_history: execution {id} has entry {start} twice (the row before ends at {})",
+                    end - 1
+                ));
+            }
+            let end = start.saturating_add(row.len() as u64);
             report.history_entries += row.len() as u64;
+            previous = Some((id, end));
             Ok(true)
         })?;
         report.events = check_log(self.txn(), &LOG, self.counters().last_seq(self.txn(), &LOG)?, &mut report.problems)?;

@@ -548,6 +548,22 @@ mod tests {
                 .collect();
             assert_eq!(states, [(S::Undefined, S::Created), (S::Created, S::Created), (S::Created, S::BidAccepted)]);
             assert_eq!(store.check().unwrap().history_entries, 8);
+            assert!(store.check().unwrap().problems.is_empty());
+
+            // A row numbering an entry another row holds (only a damaged file has one) is reported.
+            store
+                .transaction(|tx| {
+                    let e = tx.get_execution_history("e-2", &crate::PageRequest::default())?.items.remove(0);
+                    tx.txn_mut().put(
+                        HISTORY,
+                        KeyBuf::new().str("e-2").u64(3).as_bytes(),
+                        StoredHistory::new(e, "e-2"),
+                    )?;
+                    Ok::<_, ComputeError>(())
+                })
+                .unwrap();
+            let problems = store.check().unwrap().problems;
+            assert_eq!(problems, ["execution_history: execution e-2 has entry 3 twice (the row before ends at 3)"]);
         }
     }
 }
