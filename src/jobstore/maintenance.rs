@@ -93,7 +93,8 @@ impl<T: ReadTxn> JobTx<'_, T> {
         self.txn.scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, v| {
             let mut r = KeyReader::new(k);
             let (Some(id), Some(seq)) = (r.str(), r.u64()) else { return Err(corrupt_key(HISTORY)) };
-            snap.history.push((id, seq, v));
+            let entry = v.into_entry(&id);
+            snap.history.push((id, seq, entry));
             Ok(true)
         })?;
         snap.events = LOG.after(&self.txn, 0, 0)?;
@@ -143,7 +144,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
         }
         diff_counts(&self.txn, JOB_COUNTS, &job_counts, core::iter::empty(), &mut report.problems)?;
         diff_counts(&self.txn, EXEC_COUNTS, &exec_counts, core::iter::empty(), &mut report.problems)?;
-        self.txn.scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: JobHistory| {
+        self.txn.scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: super::history::StoredJobHistory| {
             let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
             if !jobs.contains(&id) {
                 report.problems.push(alloc::format!("job_history: entries of missing job {id}"));
@@ -223,7 +224,8 @@ impl<T: WriteTxn> JobTx<'_, T> {
             txn.put(EVALUATIONS, KeyBuf::new().str(&e.id).as_bytes(), e)?;
         }
         for (id, seq, h) in snap.history {
-            txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), h)?;
+            let stored = super::history::StoredJobHistory::new(h, &id);
+            txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), stored)?;
         }
         let events = snap.events.into_iter().map(StoredEvent::from).collect();
         restore_log(txn, &LOG, events, snap.checkpoints, snap.last_event_seq)

@@ -10,6 +10,7 @@
 //! then a unique prefix (W-J2). Deletes cascade through every index in one transaction (W-J3).
 
 mod apply;
+mod history;
 pub(crate) mod index;
 mod maintenance;
 mod query;
@@ -44,7 +45,7 @@ pub(crate) const EXEC_BY_NODE: Table<()> = Table::new(4, "executions_by_node");
 pub(crate) const EXEC_IN_PROGRESS: Table<()> = Table::new(5, "executions_in_progress");
 pub(crate) const EVALUATIONS: Table<Evaluation> = Table::new(6, "evaluations");
 pub(crate) const EVAL_BY_JOB: Table<()> = Table::new(7, "evaluations_by_job");
-pub(crate) const HISTORY: Table<JobHistory> = Table::new(8, "job_history");
+pub(crate) const HISTORY: Table<history::StoredJobHistory> = Table::new(8, "job_history");
 pub(crate) const JOBS_IN_PROGRESS: Table<()> = Table::new(9, "jobs_in_progress");
 pub(crate) const JOBS_BY_NS: Table<()> = Table::new(10, "jobs_by_namespace");
 pub(crate) const JOBS_BY_TAG: Table<()> = Table::new(11, "jobs_by_tag");

@@ -146,7 +146,8 @@ impl<T: ReadTxn> JobTx<'_, T> {
         let since = q.since.to_be_bytes();
         let fingerprint =
             page::fingerprint(&[id.as_bytes(), &flags, &since, q.execution_id.as_bytes(), q.node_id.as_bytes()]);
-        let keep = |h: &JobHistory| -> bool {
+        let keep = |h: &super::history::StoredJobHistory| -> bool {
+            let h = h.peek();
             let level_ok = match h.history_type {
                 JobHistoryType::JobLevel => !q.exclude_job_level,
                 JobHistoryType::ExecutionLevel => !q.exclude_execution_level,
@@ -158,7 +159,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
                 && h.time.unix_seconds() >= q.since
         };
         let prefix = KeyBuf::new().str(&id).into_vec();
-        paged(
+        let page = paged(
             &self.txn,
             HISTORY,
             &prefix,
@@ -167,6 +168,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
             (SCOPE_HISTORY, fingerprint),
             keep,
             |reason| JobStoreError::InvalidToken { reason },
-        )
+        )?;
+        Ok(Page { items: page.items.into_iter().map(|h| h.into_entry(&id)).collect(), next_token: page.next_token })
     }
 }

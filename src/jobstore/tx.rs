@@ -243,7 +243,8 @@ impl<T: WriteTxn> JobTx<'_, T> {
     fn append_history(&mut self, job_id: &str, mut entry: JobHistory) -> Result<(), StorageError> {
         let seq = next_seq(&self.txn, HISTORY, job_id)?;
         entry.seq_num = seq;
-        self.txn.put(HISTORY, KeyBuf::new().str(job_id).u64(seq).as_bytes(), entry)
+        let stored = super::history::StoredJobHistory::new(entry, job_id);
+        self.txn.put(HISTORY, KeyBuf::new().str(job_id).u64(seq).as_bytes(), stored)
     }
 
     fn event(&mut self, op: Operation, object: EventObject) -> Result<(), StorageError> {

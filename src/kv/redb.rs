@@ -99,8 +99,9 @@ pub const FORMAT_VERSION: u8 = 1;
 ///   schema 1 refuses the upgraded file at open rather than failing on its first reference.
 /// * 3: compute history rows hold up to 16 consecutive entries of one execution, the creation
 ///   comment as a code; reference events keep a prefixed UUID ID as bytes and leave out an update
-///   time equal to their timestamp (`compact`). Schema-2 rows and events read as before (a
-///   schema-2 history row is a row of one), so schema-2 stores upgrade in place the same way.
+///   time equal to their timestamp (`compact`); job history entries are arrays without their job
+///   ID (`jobstore::history`). Schema-2 rows, events and entries read as before (a schema-2
+///   history row is a row of one), so schema-2 stores upgrade in place the same way.
 pub const SCHEMA_VERSION: u32 = 3;
 /// Name of the reserved metadata table.
 pub const META_TABLE: &str = "meta";
