@@ -11,7 +11,7 @@ use bacalhau_state::kv::StoreKind;
 use bacalhau_state::model::{Job, JobHistory, Task};
 use bacalhau_state::state::JobStateType as J;
 use bacalhau_state::{JobStore, StoreBuilder};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 
 type RawTable = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
 const RAW_HISTORY: RawTable = redb::TableDefinition::new("job_history");
