@@ -169,6 +169,12 @@ impl<T: ReadTxn> JobTx<'_, T> {
             keep,
             |reason| JobStoreError::InvalidToken { reason },
         )?;
-        Ok(Page { items: page.items.into_iter().map(|h| h.into_entry(&id)).collect(), next_token: page.next_token })
+        // A loop, not `map().collect()`: the in-place collect between two types of different
+        // sizes was most of the 0.65 KB this conversion added to the wasm package.
+        let mut items = Vec::with_capacity(page.items.len());
+        for h in page.items {
+            items.push(h.into_entry(&id));
+        }
+        Ok(Page { items, next_token: page.next_token })
     }
 }
