@@ -187,10 +187,20 @@ impl Tail {
         Tail { next_seq: 1, row: None }
     }
 
-    /// The tail of execution `id` as stored.
-    pub fn read<T: ReadTxn>(txn: &T, id: &str) -> Result<Self, StorageError> {
+    /// The number the next entry takes.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The tail of execution `id` as stored; `known` is its next number when the caller has it
+    /// from the value a backend that keeps values holds (see `Stored::next_history`).
+    pub fn read<T: ReadTxn>(txn: &T, id: &str, known: Option<u64>) -> Result<Self, StorageError> {
         if T::KEEPS_VALUES {
-            return Ok(Tail { next_seq: crate::shell::next_seq(txn, HISTORY, id)?, row: None });
+            let next_seq = match known {
+                Some(n) => n,
+                None => crate::shell::next_seq(txn, HISTORY, id)?,
+            };
+            return Ok(Tail { next_seq, row: None });
         }
         let prefix = KeyBuf::new().str(id);
         let upper = prefix.upper_bound();

@@ -23,11 +23,22 @@ pub(crate) struct Stored {
     state: LocalExecutionStateType,
     version: u64,
     update_time: Timestamp,
+    /// The number the execution's next history entry takes, 0 when unknown. Set only on the
+    /// value a backend that keeps values holds (`ReadTxn::KEEPS_VALUES`): the store writes it
+    /// with every history entry, so there it saves the search for the last one; it is not
+    /// encoded, so a decoded record never has it.
+    next_history: u64,
 }
 
 impl Stored {
     pub fn new(rec: LocalExecutionState) -> Self {
-        Stored { state: rec.state, version: rec.version, update_time: rec.update_time, base: Arc::new(rec) }
+        Stored {
+            state: rec.state,
+            version: rec.version,
+            update_time: rec.update_time,
+            base: Arc::new(rec),
+            next_history: 0,
+        }
     }
 
     pub fn id(&self) -> &str {
@@ -52,7 +63,7 @@ impl Stored {
 
     /// The version of the same record with these three fields (for the event log's references).
     pub fn at(&self, state: LocalExecutionStateType, version: u64, update_time: Timestamp) -> Self {
-        Stored { base: Arc::clone(&self.base), state, version, update_time }
+        Stored { base: Arc::clone(&self.base), state, version, update_time, next_history: 0 }
     }
 
     /// Whether `rec` is a version of this record: equal in everything but the three fields.
@@ -62,6 +73,17 @@ impl Stored {
     }
 
     /// The next version: the same base, so no copy.
+    /// This version, knowing the number of the execution's next history entry.
+    pub fn with_next_history(mut self, seq: u64) -> Self {
+        self.next_history = seq;
+        self
+    }
+
+    /// The number of the execution's next history entry, if this value knows it.
+    pub fn next_history(&self) -> Option<u64> {
+        (self.next_history != 0).then_some(self.next_history)
+    }
+
     pub fn advanced(&self, state: LocalExecutionStateType, update_time: Timestamp) -> Self {
         self.at(state, self.version + 1, update_time)
     }

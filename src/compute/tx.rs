@@ -254,7 +254,8 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             // Checks done; from here on only writes.
             let id = String::from(rec.id());
             let (state, version, time) = (rec.state, rec.version, rec.update_time);
-            let rec = Stored::new(rec);
+            // Its history starts with the entry below, number 1.
+            let rec = Stored::new(rec).with_next_history(2);
             tx.txn.put(EXECUTIONS, key.as_bytes(), rec.clone())?;
             tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
             tx.txn.put(BY_STATE, state_key(state, &id).as_bytes(), ())?;
@@ -288,11 +289,11 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             check_state_update(current.id(), previous, current.version(), &req, tx.policy)?;
             let tail = match tx.last.take() {
                 Some((last_id, _, tail)) if last_id == id => tail,
-                _ => history::Tail::read(&tx.txn, &id)?,
+                _ => history::Tail::read(&tx.txn, &id, current.next_history())?,
             };
             // The new version shares the current one's record: nothing is copied until the
             // caller's copy is made on return.
-            let next = current.advanced(req.new_state, now);
+            let next = current.advanced(req.new_state, now).with_next_history(tail.next_seq().saturating_add(1));
             drop(current);
             let entry = history_entry(&id, previous, next.version(), &req, now);
             // Checks done; from here on only writes.
