@@ -508,6 +508,23 @@ mod tests {
             out
         }
 
+        /// Writes a row of one entry under `(e-2, seq)` as a schema-2 build (or damage) would: `f`
+        /// of e-2's first entry.
+        fn put_row<B: crate::kv::Backend>(
+            store: &crate::ExecutionStore<B>,
+            seq: u64,
+            f: impl FnOnce(LocalStateHistory) -> LocalStateHistory,
+        ) {
+            store
+                .transaction(|tx| {
+                    let e = tx.get_execution_history("e-2", &crate::PageRequest::default())?.items.remove(0);
+                    let key = KeyBuf::new().str("e-2").u64(seq);
+                    tx.txn_mut().put(HISTORY, key.as_bytes(), StoredHistory::new(f(e), "e-2"))?;
+                    Ok::<_, ComputeError>(())
+                })
+                .unwrap();
+        }
+
         #[test]
         fn on_redb_a_lifecycle_keeps_its_history_in_one_row_and_appends_to_rows_of_schema_2() {
             use crate::kv::redb::{RedbBackend, RedbOptions};
@@ -525,19 +542,12 @@ mod tests {
 
             // Schema 2 kept one entry per row: a change appends to the last one.
             store.create_execution(rec("e-2")).unwrap();
-            store
-                .transaction(|tx| {
-                    let e = tx.get_execution_history("e-2", &crate::PageRequest::default())?.items.remove(0);
-                    let second =
-                        LocalStateHistory { previous_state: S::Created, new_state: S::Created, new_version: 2, ..e };
-                    tx.txn_mut().put(
-                        HISTORY,
-                        KeyBuf::new().str("e-2").u64(2).as_bytes(),
-                        StoredHistory::new(second, "e-2"),
-                    )?;
-                    Ok::<_, ComputeError>(())
-                })
-                .unwrap();
+            put_row(&store, 2, |e| LocalStateHistory {
+                previous_state: S::Created,
+                new_state: S::Created,
+                new_version: 2,
+                ..e
+            });
             store.update_execution_state(UpdateExecutionStateRequest::new("e-2", S::BidAccepted)).unwrap();
             assert_eq!(rows(&store.backend().begin_read().unwrap(), "e-2"), [(1, 1), (2, 2)]);
             let states: alloc::vec::Vec<(S, S)> = store
@@ -552,17 +562,7 @@ mod tests {
             assert!(store.check().unwrap().problems.is_empty());
 
             // A row numbering an entry another row holds (only a damaged file has one) is reported.
-            store
-                .transaction(|tx| {
-                    let e = tx.get_execution_history("e-2", &crate::PageRequest::default())?.items.remove(0);
-                    tx.txn_mut().put(
-                        HISTORY,
-                        KeyBuf::new().str("e-2").u64(3).as_bytes(),
-                        StoredHistory::new(e, "e-2"),
-                    )?;
-                    Ok::<_, ComputeError>(())
-                })
-                .unwrap();
+            put_row(&store, 3, |e| e);
             let problems = store.check().unwrap().problems;
             assert_eq!(problems, ["execution_history: execution e-2 has entry 3 twice (the row before ends at 3)"]);
         }
