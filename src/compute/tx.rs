@@ -254,12 +254,6 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             // Checks done; from here on only writes.
             let id = String::from(rec.id());
             let (state, version, time) = (rec.state, rec.version, rec.update_time);
-            // Its history starts with the entry below, number 1.
-            let rec = Stored::new(rec).with_next_history(2);
-            tx.txn.put(EXECUTIONS, key.as_bytes(), rec.clone())?;
-            tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
-            tx.txn.put(BY_STATE, state_key(state, &id).as_bytes(), ())?;
-            tx.counters.bump(&mut tx.txn, COUNTS, state.as_u8(), 1)?;
             let entry = LocalStateHistory {
                 execution_id: id.clone(),
                 previous_state: LocalExecutionStateType::Undefined,
@@ -269,6 +263,11 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 time,
             };
             let tail = history::Tail::empty().append(&mut tx.txn, &id, entry)?;
+            let rec = Stored::new(rec).with_next_history(tail.next_seq());
+            tx.txn.put(EXECUTIONS, key.as_bytes(), rec.clone())?;
+            tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
+            tx.txn.put(BY_STATE, state_key(state, &id).as_bytes(), ())?;
+            tx.counters.bump(&mut tx.txn, COUNTS, state.as_u8(), 1)?;
             let now = tx.now_nanos();
             tx.append(now, Operation::Create, event_object(&rec))?;
             // A batch usually changes what it just created: the first change then reads nothing.
@@ -293,10 +292,12 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             };
             // The new version shares the current one's record: nothing is copied until the
             // caller's copy is made on return.
-            let next = current.advanced(req.new_state, now).with_next_history(tail.next_seq().saturating_add(1));
+            let next = current.advanced(req.new_state, now);
             drop(current);
             let entry = history_entry(&id, previous, next.version(), &req, now);
             // Checks done; from here on only writes.
+            let tail = tail.append(&mut tx.txn, &id, entry)?;
+            let next = next.with_next_history(tail.next_seq());
             tx.txn.put(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), next.clone())?;
             if previous != next.state() {
                 tx.txn.delete(BY_STATE, state_key(previous, &id).as_bytes())?;
@@ -304,7 +305,6 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 tx.counters.bump(&mut tx.txn, COUNTS, previous.as_u8(), -1)?;
                 tx.counters.bump(&mut tx.txn, COUNTS, next.state().as_u8(), 1)?;
             }
-            let tail = tail.append(&mut tx.txn, &id, entry)?;
             tx.append(now.saturating_unix_nanos(), Operation::Update, event_object(&next))?;
             tx.last = Some((id, next.clone(), tail));
             Ok(next.into_record())
