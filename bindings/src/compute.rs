@@ -1,7 +1,7 @@
 //! `ComputeStore`: the compute node's `ExecutionStore`, and `ComputeTransaction`, the handle a
 //! `transaction` callback receives. Both expose the same operations, generated once by
 //! `compute_ops!` over a `with` accessor that hands the operation the store or the open
-//! transaction.
+//! transaction; what every store class has comes from `class::store_class!`.
 
 use std::cell::Cell;
 use std::ptr;
@@ -20,9 +20,6 @@ use crate::error::{self, Family};
 
 const F: Family = Family::Compute;
 
-/// The open transaction, with its lifetimes erased so a JS-owned handle can point at it.
-type Tx = ComputeTx<'static, MemoryWrite<'static>>;
-
 /// A compute node's execution store (Bacalhau's `ExecutionStore`) held in memory.
 #[wasm_bindgen]
 pub struct ComputeStore {
@@ -37,54 +34,13 @@ pub struct ComputeTransaction {
     slot: Rc<Cell<*mut Tx>>,
 }
 
-/// One operation on the open transaction, returning its result's CBOR. Boxed so that the store
-/// and the transaction handle each run every operation through one compiled function: the
-/// transaction machinery is not copied into each of the ~20 methods of each class.
-type Op<'o> = Box<dyn for<'a> FnOnce(&mut ComputeTx<'a, MemoryWrite<'a>>) -> Result<Vec<u8>, ComputeError> + 'o>;
-
-impl ComputeStore {
-    /// Every operation, reads included, runs as a one-operation write transaction. Observably
-    /// the same as the core's read path here (one thread, a read-only write transaction commits
-    /// nothing), and it halves the code size: each operation is compiled once, for the write
-    /// transaction that `transaction` callbacks need anyway, not again for the read one.
-    fn run(&self, op: Op<'_>) -> Result<Vec<u8>, JsValue> {
-        self.inner.transaction(|tx| op(tx)).map_err(error::compute)
-    }
-}
-
-impl ComputeTransaction {
-    /// Safety argument: `slot` is non-null only while `ComputeStore::transaction` is inside the
-    /// JS callback, and during that call the core's `&mut ComputeTx` lives on that Rust stack
-    /// frame and is not touched by it; the pointer is cleared before that frame uses or drops
-    /// the transaction again. Taking the pointer out of the slot for the duration of `op` makes
-    /// a nested use (e.g. a JS getter re-entering this handle) see null instead of creating a
-    /// second `&mut`. Wasm is single-threaded and `Rc` keeps the handle on this thread.
-    fn run(&self, op: Op<'_>) -> Result<Vec<u8>, JsValue> {
-        let p = self.slot.replace(ptr::null_mut());
-        if p.is_null() {
-            return Err(error::tx_inactive(F));
-        }
-        // SAFETY: see above; `p` points at the live transaction and no other reference to it
-        // is in use until `op` returns.
-        let out = op(unsafe { &mut *p });
-        self.slot.set(p);
-        out.map_err(error::compute)
-    }
-}
-
-crate::common::with_op!(ComputeStore, ComputeTx, ComputeError);
-crate::common::with_op!(ComputeTransaction, ComputeTx, ComputeError);
-
-/// Why a JS transaction did not commit.
-enum TxFail {
-    Store(ComputeError),
-    Js(JsValue),
-}
-
-impl From<ComputeError> for TxFail {
-    fn from(e: ComputeError) -> Self {
-        TxFail::Store(e)
-    }
+crate::class::store_class! {
+    classes: ComputeStore / ComputeTransaction,
+    core: ComputeTx / ComputeError,
+    errors: error::compute,
+    build: in_memory_compute,
+    callback: "(tx: ComputeTransaction) => unknown",
+    stats: "ComputeStats",
 }
 
 macro_rules! compute_ops {
@@ -195,73 +151,3 @@ macro_rules! compute_ops {
 
 compute_ops!(ComputeStore);
 compute_ops!(ComputeTransaction);
-crate::common::shared_ops!(ComputeStore, "ComputeStats");
-crate::common::shared_ops!(ComputeTransaction, "ComputeStats");
-crate::common::clock_ops!(ComputeStore);
-
-#[wasm_bindgen]
-impl ComputeStore {
-    /// An empty in-memory store. `options.strict` (default `true`) selects the transition
-    /// policy; `options.clock` is `"system"` (default, `Date.now()`) or a manual clock
-    /// `{ start, step }` in nanoseconds, `step` being added after every reading.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions | null")] options: JsValue,
-    ) -> Result<ComputeStore, JsValue> {
-        let o = crate::open(F, &options)?;
-        Ok(ComputeStore { inner: o.builder.in_memory_compute(), manual: o.manual })
-    }
-
-    /// A new store (with `options`) holding the contents of snapshot `bytes`. A truncated,
-    /// altered or foreign snapshot throws a typed error and no store is made. (Static, so
-    /// not named `importSnapshot`: wasm-bindgen exports a static and an instance method of the
-    /// same name under one symbol, and the instance method keeps the core's name.)
-    #[wasm_bindgen(js_name = fromSnapshot)]
-    pub fn from_snapshot(
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions | null")] options: JsValue,
-    ) -> Result<ComputeStore, JsValue> {
-        let store = ComputeStore::new(options)?;
-        store.import_snapshot(bytes)?;
-        Ok(store)
-    }
-
-    /// Runs `callback(tx)` in one transaction: everything it does through `tx` commits when it
-    /// returns, and nothing does if it throws (the error is rethrown). Returns the callback's
-    /// result. The callback must be synchronous; calling the store itself inside it throws
-    /// `Reentrant`.
-    #[wasm_bindgen(unchecked_return_type = "unknown")]
-    pub fn transaction(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(tx: ComputeTransaction) => unknown")] callback: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let Some(callback) = callback.dyn_ref::<Function>() else {
-            return Err(error::invalid(F, "callback", "expected a function"));
-        };
-        let slot: Rc<Cell<*mut Tx>> = Rc::new(Cell::new(ptr::null_mut()));
-        let handle = JsValue::from(ComputeTransaction { slot: slot.clone() });
-        let out = self.inner.transaction(|tx| -> Result<JsValue, TxFail> {
-            slot.set(ptr::from_mut(tx).cast::<Tx>());
-            let result = callback.call1(&JsValue::UNDEFINED, &handle);
-            slot.set(ptr::null_mut());
-            let value = result.map_err(TxFail::Js)?;
-            if value.is_instance_of::<js_sys::Promise>() {
-                return Err(TxFail::Js(error::invalid(
-                    F,
-                    "callback",
-                    "returned a Promise: transaction callbacks must be synchronous (nothing was committed)",
-                )));
-            }
-            Ok(value)
-        });
-        out.map_err(|e| match e {
-            TxFail::Store(e) => error::compute(e),
-            TxFail::Js(v) => v,
-        })
-    }
-
-    /// Closes the store; idempotent. Every later call throws `Closed`.
-    pub fn close(&self) -> Result<(), JsValue> {
-        self.inner.close().map_err(error::compute)
-    }
-}

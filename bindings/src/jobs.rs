@@ -1,6 +1,7 @@
 //! `JobStore`: the requester's job store, and `JobTransaction`, the handle a `transaction`
 //! callback receives. Both expose the same operations, generated once by `job_ops!` over a
-//! `with` accessor that hands the operation the store or the open transaction.
+//! `with` accessor that hands the operation the store or the open transaction; what every store
+//! class has comes from `class::store_class!`.
 
 use std::cell::Cell;
 use std::ptr;
@@ -19,9 +20,6 @@ use crate::error::{self, Family};
 
 const F: Family = Family::Jobs;
 
-/// The open transaction, with its lifetimes erased so a JS-owned handle can point at it.
-type Tx = JobTx<'static, MemoryWrite<'static>>;
-
 /// A requester's job store (jobs, executions, evaluations, history, events) held in memory.
 #[wasm_bindgen]
 pub struct JobStore {
@@ -36,47 +34,13 @@ pub struct JobTransaction {
     slot: Rc<Cell<*mut Tx>>,
 }
 
-/// One operation on the open transaction, returning its result's CBOR (boxed for the same
-/// reason as in compute.rs: one compiled transaction path per class).
-type Op<'o> = Box<dyn for<'a> FnOnce(&mut JobTx<'a, MemoryWrite<'a>>) -> Result<Vec<u8>, JobStoreError> + 'o>;
-
-impl JobStore {
-    /// Every operation, reads included, runs as a one-operation write transaction (see
-    /// `ComputeStore::run`).
-    fn run(&self, op: Op<'_>) -> Result<Vec<u8>, JsValue> {
-        self.inner.transaction(|tx| op(tx)).map_err(error::jobs)
-    }
-}
-
-impl JobTransaction {
-    /// Same safety argument as `ComputeTransaction::run`: the pointer is set only while the
-    /// store's `transaction` is inside the JS callback, and is taken out of the slot while in
-    /// use so that no second `&mut` can exist.
-    fn run(&self, op: Op<'_>) -> Result<Vec<u8>, JsValue> {
-        let p = self.slot.replace(ptr::null_mut());
-        if p.is_null() {
-            return Err(error::tx_inactive(F));
-        }
-        // SAFETY: `p` points at the live transaction and nothing else uses it until `op` returns.
-        let out = op(unsafe { &mut *p });
-        self.slot.set(p);
-        out.map_err(error::jobs)
-    }
-}
-
-crate::common::with_op!(JobStore, JobTx, JobStoreError);
-crate::common::with_op!(JobTransaction, JobTx, JobStoreError);
-
-/// Why a JS transaction did not commit.
-enum TxFail {
-    Store(JobStoreError),
-    Js(JsValue),
-}
-
-impl From<JobStoreError> for TxFail {
-    fn from(e: JobStoreError) -> Self {
-        TxFail::Store(e)
-    }
+crate::class::store_class! {
+    classes: JobStore / JobTransaction,
+    core: JobTx / JobStoreError,
+    errors: error::jobs,
+    build: in_memory_jobs,
+    callback: "(tx: JobTransaction) => unknown",
+    stats: "JobStoreStats",
 }
 
 /// The `u32` fields of the query types (serde-wasm-bindgen reads those from numbers only).
@@ -270,71 +234,3 @@ macro_rules! job_ops {
 
 job_ops!(JobStore);
 job_ops!(JobTransaction);
-crate::common::shared_ops!(JobStore, "JobStoreStats");
-crate::common::shared_ops!(JobTransaction, "JobStoreStats");
-crate::common::clock_ops!(JobStore);
-
-#[wasm_bindgen]
-impl JobStore {
-    /// An empty in-memory store; `options` as for `ComputeStore`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions | null")] options: JsValue,
-    ) -> Result<JobStore, JsValue> {
-        let o = crate::open(F, &options)?;
-        Ok(JobStore { inner: o.builder.in_memory_jobs(), manual: o.manual })
-    }
-
-    /// A new store (with `options`) holding the contents of snapshot `bytes`. A truncated,
-    /// altered or foreign snapshot throws a typed error and no store is made. (Static, so
-    /// not named `importSnapshot`: wasm-bindgen exports a static and an instance method of the
-    /// same name under one symbol, and the instance method keeps the core's name.)
-    #[wasm_bindgen(js_name = fromSnapshot)]
-    pub fn from_snapshot(
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions | null")] options: JsValue,
-    ) -> Result<JobStore, JsValue> {
-        let store = JobStore::new(options)?;
-        store.import_snapshot(bytes)?;
-        Ok(store)
-    }
-
-    /// Runs `callback(tx)` in one transaction: everything it does through `tx` commits when it
-    /// returns, and nothing does if it throws (the error is rethrown). Returns the callback's
-    /// result. The callback must be synchronous; calling the store itself inside it throws
-    /// `Reentrant`.
-    #[wasm_bindgen(unchecked_return_type = "unknown")]
-    pub fn transaction(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(tx: JobTransaction) => unknown")] callback: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let Some(callback) = callback.dyn_ref::<Function>() else {
-            return Err(error::invalid(F, "callback", "expected a function"));
-        };
-        let slot: Rc<Cell<*mut Tx>> = Rc::new(Cell::new(ptr::null_mut()));
-        let handle = JsValue::from(JobTransaction { slot: slot.clone() });
-        let out = self.inner.transaction(|tx| -> Result<JsValue, TxFail> {
-            slot.set(ptr::from_mut(tx).cast::<Tx>());
-            let result = callback.call1(&JsValue::UNDEFINED, &handle);
-            slot.set(ptr::null_mut());
-            let value = result.map_err(TxFail::Js)?;
-            if value.is_instance_of::<js_sys::Promise>() {
-                return Err(TxFail::Js(error::invalid(
-                    F,
-                    "callback",
-                    "returned a Promise: transaction callbacks must be synchronous (nothing was committed)",
-                )));
-            }
-            Ok(value)
-        });
-        out.map_err(|e| match e {
-            TxFail::Store(e) => error::jobs(e),
-            TxFail::Js(v) => v,
-        })
-    }
-
-    /// Closes the store; idempotent. Every later call throws `Closed`.
-    pub fn close(&self) -> Result<(), JsValue> {
-        self.inner.close().map_err(error::jobs)
-    }
-}

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod args;
+mod class;
 mod common;
 mod compute;
 mod convert;
