@@ -146,21 +146,24 @@ impl<'de> serde::de::Visitor<'de> for Visitor {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> Result<StoredHistory, A::Error> {
-        let mut f = crate::compact::Fields::new(a, FIELDS, "a history row of 6 elements per entry");
-        let mut entries = Vec::new();
-        while let Some(previous_state) = f.more()? {
+        const EXPECTED: &str = "a history row of 6 elements per entry";
+        let mut f = crate::compact::Fields::new(a, FIELDS, EXPECTED);
+        // The next entry, or `None` at the end of the row.
+        let entry = |f: &mut crate::compact::Fields<A>| -> Result<Option<LocalStateHistory>, A::Error> {
+            let Some(previous_state) = f.more()? else { return Ok(None) };
             let new_state = f.next()?;
             let new_version = f.next()?;
             let Comment(comment) = f.next()?;
             let time = f.time()?;
             let execution_id = String::new();
-            entries.push(LocalStateHistory { execution_id, previous_state, new_state, new_version, comment, time });
+            Ok(Some(LocalStateHistory { execution_id, previous_state, new_state, new_version, comment, time }))
+        };
+        let first = entry(&mut f)?.ok_or_else(|| serde::de::Error::invalid_length(0, &EXPECTED))?;
+        let mut rest = Vec::new();
+        while let Some(e) = entry(&mut f)? {
+            rest.push(e);
         }
-        let mut entries = entries.into_iter();
-        let first = entries
-            .next()
-            .ok_or_else(|| serde::de::Error::invalid_length(0, &"a history row of 6 elements per entry"))?;
-        Ok(StoredHistory { first, rest: entries.collect(), keyed: true })
+        Ok(StoredHistory { first, rest, keyed: true })
     }
 }
 

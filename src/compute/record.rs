@@ -72,7 +72,6 @@ impl Stored {
         self.at(rec.state, rec.version, rec.update_time).into_record() == *rec
     }
 
-    /// The next version: the same base, so no copy.
     /// This version, knowing the number of the execution's next history entry.
     pub fn with_next_history(mut self, seq: u64) -> Self {
         self.next_history = seq;
@@ -84,6 +83,7 @@ impl Stored {
         (self.next_history != 0).then_some(self.next_history)
     }
 
+    /// The next version: the same base, so no copy.
     pub fn advanced(&self, state: LocalExecutionStateType, update_time: Timestamp) -> Self {
         self.at(state, self.version + 1, update_time)
     }
