@@ -100,6 +100,7 @@ fn commits_stay_recoverable_across_checkpoints_when_the_journal_fills() {
     // ~200 KiB per commit: the journal fills and starts over about three times.
     let big = "x".repeat(200 << 10);
     let n = (3 * JOURNAL_CAPACITY / (200 << 10)) as usize;
+    assert!(n > 200, "{n}");
     for i in 0..n {
         put(&b, Durability::Immediate, &format!("k{i:03}"), &format!("{i}{big}"));
     }
@@ -157,50 +158,112 @@ fn a_journal_of_another_store_is_refused_with_its_path() {
     open(&two).close().unwrap();
     fs::copy(journal_path(&one), journal_path(&two)).unwrap();
     let err = RedbBackend::open(&two, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
-    assert!(matches!(err, OpenError::Storage { .. }), "{err:?}");
+    assert_eq!(err.code(), "JournalForeign", "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("two.redb.journal") && msg.contains("belongs to another store"), "{msg}");
 
     fs::write(journal_path(&two), b"not a journal at all, just text; long enough to hold a header.....").unwrap();
-    let msg = RedbBackend::open(&two, StoreKind::Compute, &RedbOptions::default()).unwrap_err().to_string();
-    assert!(msg.contains("not a bacalhau-state journal"), "{msg}");
+    let err = RedbBackend::open(&two, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
+    assert_eq!(err.code(), "NotAJournal");
+    assert!(err.to_string().contains("not a bacalhau-state journal"), "{err}");
 }
 
 #[test]
-fn a_read_only_open_refuses_a_store_whose_journal_holds_unrecovered_commits() {
+fn a_read_only_open_refuses_a_store_whose_writer_crashed_until_a_writer_recovered_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
-    open(&path).close().unwrap();
-    // A cleanly closed file (what redb checkpoints leave) beside a journal with newer frames.
-    let clean = dir.path().join("clean.redb");
-    fs::copy(&path, &clean).unwrap();
     let b = open(&path);
     put(&b, Durability::Immediate, "a", "1");
-    fs::copy(journal_path(&path), journal_path(&clean)).unwrap();
+    let copy = crash_copy(&path, dir.path());
     drop(b);
 
-    let err = RedbBackend::open_read_only(&clean, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("clean.redb.journal") && msg.contains("open the store for writing once"), "{msg}");
-    open(&clean).close().unwrap();
-    let ro = RedbBackend::open_read_only(&clean, StoreKind::Compute, &RedbOptions::default()).unwrap();
+    // Either redb refuses the file that needs a repair only a writer may make, or the journal
+    // check refuses it; it never shows the state without the journal's commits.
+    let err = RedbBackend::open_read_only(&copy, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
+    assert_eq!(err.code(), "Storage", "{err}");
+    open(&copy).close().unwrap();
+    let ro = RedbBackend::open_read_only(&copy, StoreKind::Compute, &RedbOptions::default()).unwrap();
     assert_eq!(get(&ro, "a").as_deref(), Some("1"));
 }
 
 #[test]
-fn without_the_journal_every_durable_commit_is_a_redb_durable_commit() {
+fn a_writer_sharing_the_file_with_readers_recovers_the_journal_before_it_writes() {
+    // A journaled writer crashes with commits only in its journal; the next writer shares the
+    // file with readers (what `simulate` does). It must replay them, not lose them, and the
+    // journaled open after it must not replay them again over newer data.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
-    let opts = RedbOptions { journal: false, ..RedbOptions::default() };
-    let b = RedbBackend::open(&path, StoreKind::Compute, &opts).unwrap();
+    let b = open(&path);
     put(&b, Durability::Immediate, "a", "1");
-    assert!(!journal_path(&path).exists());
-    // The file alone holds the commit.
-    let copy = dir.path().join("copy.redb");
+    put(&b, Durability::Immediate, "b", "old");
+    let copy = crash_copy(&path, dir.path());
+    drop(b);
+    let shared = RedbOptions { shared_readers: true, ..RedbOptions::default() };
+    let w = RedbBackend::open(&copy, StoreKind::Compute, &shared).unwrap();
+    assert_eq!(get(&w, "a").as_deref(), Some("1"), "acknowledged commits survive a shared-readers open");
+    put(&w, Durability::Immediate, "b", "new");
+    delete(&w, "a");
+    // A crash of the shared writer, then a journaled open.
+    let again = dir.path().join("again");
+    fs::create_dir(&again).unwrap();
+    let copy2 = crash_copy(&copy, &again);
+    drop(w);
+    let r = open(&copy2);
+    assert_eq!(get(&r, "b").as_deref(), Some("new"), "old frames are not replayed over newer data");
+    assert_eq!(get(&r, "a"), None, "a deleted record does not come back");
+}
+
+#[test]
+fn a_store_that_was_not_closed_cleanly_and_lost_its_journal_is_refused_naming_both_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    put(&b, Durability::Immediate, "a", "1");
+    // A backup of the file alone while the store is open: its journal stays behind.
+    let copy = dir.path().join("backup.redb");
     fs::copy(&path, &copy).unwrap();
     drop(b);
-    let r = RedbBackend::open(&copy, StoreKind::Compute, &opts).unwrap();
-    assert_eq!(get(&r, "a").as_deref(), Some("1"));
+    let err = RedbBackend::open(&copy, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
+    assert_eq!(err.code(), "JournalMissing", "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("backup.redb") && msg.contains("backup.redb.journal") && msg.contains("accept"), "{msg}");
+    assert!(!journal_path(&copy).exists(), "nothing was created by the refused open");
+    // The caller may accept the loss explicitly.
+    let accept = RedbOptions { accept_journal_loss: true, ..RedbOptions::default() };
+    let r = RedbBackend::open(&copy, StoreKind::Compute, &accept).unwrap();
+    put(&r, Durability::Immediate, "b", "2");
+    drop(r);
+    // Closed cleanly now: a missing journal loses nothing and is simply recreated.
+    fs::remove_file(journal_path(&copy)).unwrap();
+    assert_eq!(get(&open(&copy), "b").as_deref(), Some("2"));
+}
+
+#[test]
+fn a_foreign_journal_beside_a_store_that_was_not_closed_cleanly_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one.redb"), dir.path().join("two.redb"));
+    open(&one).close().unwrap();
+    let b = open(&two);
+    put(&b, Durability::Immediate, "a", "1");
+    let copy = dir.path().join("copy.redb");
+    fs::copy(&two, &copy).unwrap();
+    fs::copy(journal_path(&one), journal_path(&copy)).unwrap();
+    drop(b);
+    let err = RedbBackend::open(&copy, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
+    assert_eq!(err.code(), "JournalForeign", "{err}");
+    assert!(matches!(err, OpenError::Journal { .. }));
+    assert!(err.to_string().contains("copy.redb.journal"), "{err}");
+}
+
+#[test]
+fn a_read_only_open_reports_an_unreadable_journal_instead_of_assuming_nothing_is_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    open(&path).close().unwrap();
+    fs::remove_file(journal_path(&path)).unwrap();
+    fs::create_dir(journal_path(&path)).unwrap();
+    let err = RedbBackend::open_read_only(&path, StoreKind::Compute, &RedbOptions::default()).unwrap_err();
+    assert_eq!(err.code(), "JournalIo", "{err}");
 }
 
 #[test]

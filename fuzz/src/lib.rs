@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use bacalhau_state::clock::ManualClock;
 use bacalhau_state::kv::key::KeyBuf;
 use bacalhau_state::kv::memory::MemoryBackend;
-use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};
+use bacalhau_state::kv::redb::{MemoryJournal, RedbBackend, RedbOptions};
 use bacalhau_state::kv::StoreKind;
 use bacalhau_state::{ExecutionStore, JobStore, PageRequest, Policy, StoreBuilder};
 
@@ -113,10 +113,11 @@ pub fn record_decode(data: &[u8]) {
     let Some((&selector, value)) = data.split_first() else { return };
     let (kind, table, key) = slot(selector);
     let bytes = Bytes::default();
+    let journal = MemoryJournal::default();
     let options = RedbOptions::default();
     // A store with one valid record of each kind, so that indexes and counts exist.
     {
-        let b = RedbBackend::open_with_backend(bytes.clone(), kind, &options).expect("create");
+        let b = RedbBackend::open_with_backend(bytes.clone(), journal.clone(), kind, &options).expect("create");
         match kind {
             StoreKind::Compute => {
                 let s = builder().compute(b);
@@ -140,7 +141,7 @@ pub fn record_decode(data: &[u8]) {
         }
         txn.commit().expect("commit");
     }
-    let b = RedbBackend::open_with_backend(bytes, kind, &options).expect("open");
+    let b = RedbBackend::open_with_backend(bytes, journal, kind, &options).expect("open");
     match kind {
         StoreKind::Compute => {
             let s = builder().compute(b);

@@ -65,7 +65,7 @@ use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use ::redb::backends::FileBackend;
@@ -80,8 +80,8 @@ use crate::error::StorageError;
 mod journal;
 mod open;
 mod txn;
-pub use journal::{path_for as journal_path, CAPACITY as JOURNAL_CAPACITY};
-use journal::{Changes, Journal, Plan};
+pub use journal::{path_for as journal_path, JournalError, JournalFile, MemoryJournal, CAPACITY as JOURNAL_CAPACITY};
+use journal::{Changes, Journal, JournalOptions, PathJournal};
 pub use open::OpenError;
 use open::*;
 pub use txn::{RedbRead, RedbWrite};
@@ -146,18 +146,28 @@ pub struct RedbOptions {
     /// redb page cache size in bytes; `None` keeps redb's default (1 GiB, allocated as used).
     pub cache_size: Option<usize>,
     /// Let [`RedbBackend::open_read_only`] handles (other processes) read while this handle
-    /// writes. Upgrades [`Durability::None`] commits to [`Durability::Immediate`]; see the module
-    /// documentation. Default `false`.
+    /// writes. Every commit is then a redb durable commit (redb allows no other kind while the
+    /// file is shared), so readers see each commit as soon as it returns; [`Durability::None`]
+    /// is upgraded to [`Durability::Immediate`]. See the module documentation. Default `false`.
     pub shared_readers: bool,
-    /// Make durable commits through the commit journal (`<path>.journal`, see the module
-    /// documentation) instead of a redb durable commit each. Ignored with `shared_readers`
-    /// (readers in other processes see only the redb file). Default `true`.
-    pub journal: bool,
+    /// Open a store that was not closed cleanly even though its commit journal is missing or
+    /// belongs to another store, giving up the commits only that journal held (a new journal
+    /// replaces it). Without it such an open fails with [`OpenError::Journal`]. Default `false`.
+    pub accept_journal_loss: bool,
+    /// Journal bytes between checkpoints (the journal file's largest size; at least 4 KiB).
+    /// A larger journal means fewer redb durable commits. Default [`JOURNAL_CAPACITY`] (16 MiB).
+    pub checkpoint_bytes: u64,
 }
 
 impl Default for RedbOptions {
     fn default() -> Self {
-        Self { lock_timeout: Duration::from_secs(2), cache_size: None, shared_readers: false, journal: true }
+        Self {
+            lock_timeout: Duration::from_secs(2),
+            cache_size: None,
+            shared_readers: false,
+            accept_journal_loss: false,
+            checkpoint_bytes: JOURNAL_CAPACITY,
+        }
     }
 }
 
@@ -174,8 +184,8 @@ pub struct RedbBackend {
     kind: StoreKind,
     read_only: bool,
     shared_readers: bool,
-    /// The commit journal of a writer opened by path without `shared_readers`.
-    journal: Option<Mutex<Journal>>,
+    /// The commit journal; every writer has one.
+    journal: Option<Journal>,
 }
 
 impl fmt::Debug for RedbBackend {
@@ -238,21 +248,40 @@ impl RedbBackend {
                 Err(_) => return Err(panicked(path)),
             }
         };
+        let journal_path = journal_path(path);
+        let file = PathJournal::open(journal_path.clone()).map_err(|source| {
+            journal_error(path, JournalError::Io { journal: journal_path.clone(), op: "open", source })
+        })?;
+        Self::writer(path, db, kind, Box::new(file), journal_path, options)
+    }
+
+    /// The one way a writer is made, whatever it opened: the metadata is checked and the journal
+    /// recovered (replayed, or the open refused) before anything can be written.
+    fn writer(
+        path: &Path,
+        db: Database,
+        kind: StoreKind,
+        file: Box<dyn JournalFile>,
+        journal_path: PathBuf,
+        options: &RedbOptions,
+    ) -> Result<RedbBackend, OpenError> {
         let handle = Handle::Write(db);
         check_meta(path, kind, &handle)?;
-        let journal = match &handle {
-            Handle::Write(db) if options.journal && !options.shared_readers => Some(Mutex::new(
-                Journal::open(path, db).map_err(|detail| OpenError::Storage { path: path.to_path_buf(), detail })?,
-            )),
-            _ => None,
+        let Handle::Write(db) = &handle else { unreachable!("made as a writer above") };
+        let journal_options = JournalOptions {
+            accept_loss: options.accept_journal_loss,
+            capacity: options.checkpoint_bytes,
+            direct: options.shared_readers,
         };
+        let journal =
+            Journal::open(path, db, file, journal_path, &journal_options).map_err(|e| journal_error(path, e))?;
         Ok(RedbBackend {
             db: RwLock::new(Some(handle)),
             path: path.to_path_buf(),
             kind,
             read_only: false,
             shared_readers: options.shared_readers,
-            journal,
+            journal: Some(journal),
         })
     }
 
@@ -292,9 +321,7 @@ impl RedbBackend {
         if let Handle::Read(db) = &handle {
             // Commits still only in the journal would be invisible here: refuse rather than
             // show an older state as the current one.
-            let (_, applied) =
-                journal::read_meta(db).map_err(|detail| OpenError::Storage { path: path.to_path_buf(), detail })?;
-            if journal::has_pending(path, applied) {
+            if journal::has_pending(path, db).map_err(|e| journal_error(path, e))? {
                 return Err(OpenError::Storage {
                     path: path.to_path_buf(),
                     detail: format!(
@@ -314,16 +341,17 @@ impl RedbBackend {
         })
     }
 
-    /// Opens a store over a caller-supplied redb [`StorageBackend`](::redb::StorageBackend)
-    /// instead of a file: an empty backend gets a new store (metadata written), anything else
-    /// must hold a store of `kind` (a backend whose redb database holds no table yet counts as
-    /// empty). For tests that inject I/O faults or keep the bytes in memory
-    /// to reopen them; nodes use [`RedbBackend::open`]. There is no path ([`RedbBackend::path`]
-    /// is `<custom backend>`, [`RedbBackend::file_size`] is `None`), no sniffing of foreign
-    /// bytes and no lock wait: locking is whatever the backend implements.
+    /// Opens a store over a caller-supplied redb [`StorageBackend`](::redb::StorageBackend) and
+    /// journal file instead of a path: an empty backend gets a new store (metadata written),
+    /// anything else must hold a store of `kind` (a backend whose redb database holds no table
+    /// yet counts as empty). The journal is recovered exactly as [`RedbBackend::open`] does. For
+    /// tests that inject I/O faults or simulate power loss; nodes use [`RedbBackend::open`].
+    /// There is no path ([`RedbBackend::path`] is `<custom backend>`, [`RedbBackend::file_size`]
+    /// is `None`), no sniffing of foreign bytes and no lock wait.
     #[doc(hidden)]
     pub fn open_with_backend(
         backend: impl ::redb::StorageBackend,
+        journal: impl JournalFile + 'static,
         kind: StoreKind,
         options: &RedbOptions,
     ) -> Result<RedbBackend, OpenError> {
@@ -350,16 +378,8 @@ impl RedbBackend {
                 other => OpenError::Storage { path: path.to_path_buf(), detail: other.to_string() },
             })?;
         }
-        let handle = Handle::Write(db);
-        check_meta(path, kind, &handle)?;
-        Ok(RedbBackend {
-            db: RwLock::new(Some(handle)),
-            path: path.to_path_buf(),
-            kind,
-            read_only: false,
-            shared_readers: false,
-            journal: None,
-        })
+        let options = RedbOptions { shared_readers: false, ..options.clone() };
+        Self::writer(path, db, kind, Box::new(journal), journal_path(path), &options)
     }
 
     /// The store path.
@@ -431,23 +451,14 @@ impl RedbBackend {
         }
     }
 
-    fn journal(&self) -> Option<MutexGuard<'_, Journal>> {
-        self.journal.as_ref().map(|j| j.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-
     /// Makes everything the journal holds durable in the file and starts the journal over. A
     /// write transaction of this handle that is still alive is left to finish on its own (its
     /// frames are recovered at the next open).
     fn checkpoint(&self, db: &Database) -> Result<(), StorageError> {
-        let Some(mut journal) = self.journal() else { return Ok(()) };
-        if journal.active() || !journal.needs_checkpoint() {
-            return Ok(());
+        match &self.journal {
+            Some(journal) => journal.checkpoint(db, false),
+            None => Ok(()),
         }
-        let txn = db.begin_write().map_err(transaction_error)?;
-        journal::set_seq(&txn, journal.seq())?;
-        txn.commit().map_err(commit_error)?;
-        journal.checkpointed();
-        Ok(())
     }
 
     fn read_handle(&self) -> RwLockReadGuard<'_, Option<Handle>> {
@@ -528,29 +539,26 @@ impl Backend for RedbBackend {
     }
 
     fn begin_write(&self, durability: Durability) -> Result<RedbWrite<'_>, StorageError> {
-        let mut txn = match self.read_handle().as_ref() {
-            None => return Err(closed()),
-            Some(Handle::Read(_)) => return Err(backend(READ_ONLY)),
-            Some(Handle::Write(db)) => db.begin_write().map_err(transaction_error)?,
+        // The handle stays read-locked until the journal knows of the transaction, so that a
+        // checkpoint (which write-locks the handle) never waits for a redb write lock that a
+        // transaction it cannot see holds.
+        let guard = self.read_handle();
+        let (db, journal) = match (guard.as_ref(), &self.journal) {
+            (None, _) => return Err(closed()),
+            (Some(Handle::Read(_)), _) | (_, None) => return Err(backend(READ_ONLY)),
+            (Some(Handle::Write(db)), Some(journal)) => (db, journal),
         };
-        // Journaled: redb commits without a sync; durability comes from the journal frame (or a
-        // checkpoint), decided at commit.
-        let journal = match &self.journal {
-            Some(journal) => {
-                let mut guard = journal.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(e) = guard.poisoned() {
-                    return Err(e);
-                }
-                guard.begin();
-                Some((journal, Changes::default()))
-            }
-            None => None,
-        };
-        // A writer sharing the file cannot make a commit that exists only in its memory; the
-        // durable commit it makes instead is visible at the same moment.
-        if (durability == Durability::None || journal.is_some()) && !self.shared_readers {
-            txn.set_durability(::redb::Durability::None).map_err(backend)?;
+        let mut txn = db.begin_write().map_err(transaction_error)?;
+        journal.begin()?;
+        if self.shared_readers {
+            // Every commit is a redb durable commit (two-phase in this mode anyway): quick
+            // repair costs little more and makes the open after a crash fast.
+            txn.set_quick_repair(true);
+        } else if let Err(e) = txn.set_durability(::redb::Durability::None) {
+            journal.abandon();
+            return Err(backend(e));
         }
+        drop(guard);
         Ok(RedbWrite::new(txn, journal, durability == Durability::None))
     }
 
@@ -560,10 +568,10 @@ impl Backend for RedbBackend {
             None => Ok(()),
             Some(Handle::Read(db)) => db.close().map_err(database_storage_error),
             Some(Handle::Write(db)) => {
-                let checkpointed = self.checkpoint(&db).and_then(|()| match self.journal() {
-                    Some(mut j) if !j.active() => j.shrink().map_err(|e| storage_error(::redb::StorageError::Io(e))),
-                    _ => Ok(()),
-                });
+                let checkpointed = match &self.journal {
+                    Some(journal) => journal.checkpoint(&db, true).and_then(|()| journal.shrink()),
+                    None => Ok(()),
+                };
                 match db.close() {
                     // The live write transaction keeps the file open and closes it when it ends.
                     Ok(()) | Err(DatabaseError::TransactionInProgress) => checkpointed,

@@ -53,6 +53,14 @@ pub enum OpenError {
         /// The failure.
         source: io::Error,
     },
+    /// The store's commit journal cannot be recovered: missing or foreign beside a store that
+    /// was not closed cleanly, not a journal at all, or unreadable. Nothing was changed.
+    Journal {
+        /// Store path.
+        path: PathBuf,
+        /// What is wrong with the journal (it names the journal's path).
+        source: JournalError,
+    },
     /// The file is a redb database that redb could not open (corruption, unsupported format).
     Storage {
         /// Store path.
@@ -72,6 +80,7 @@ impl OpenError {
             OpenError::NotAStore { .. } => "NotAStore",
             OpenError::LegacyBbolt { .. } => "LegacyBbolt",
             OpenError::Io { .. } => "Io",
+            OpenError::Journal { source, .. } => source.code(),
             OpenError::Storage { .. } => "Storage",
         }
     }
@@ -85,6 +94,7 @@ impl OpenError {
             | OpenError::NotAStore { path, .. }
             | OpenError::LegacyBbolt { path, .. }
             | OpenError::Io { path, .. }
+            | OpenError::Journal { path, .. }
             | OpenError::Storage { path, .. } => path,
         }
     }
@@ -130,6 +140,7 @@ impl fmt::Display for OpenError {
             OpenError::Io { path, source } => {
                 write!(f, "cannot open store {}: {source}", path.display())
             }
+            OpenError::Journal { path, source } => write!(f, "cannot open store {}: {source}", path.display()),
             OpenError::Storage { path, detail } => {
                 write!(f, "cannot open store {}: {detail}", path.display())
             }
@@ -141,6 +152,7 @@ impl std::error::Error for OpenError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             OpenError::Io { source, .. } => Some(source),
+            OpenError::Journal { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -169,6 +181,10 @@ pub(super) fn wait_for_lock(path: &Path, deadline: Instant) -> Result<(), OpenEr
     }
     std::thread::sleep(LOCK_RETRY_INTERVAL.min(deadline - now));
     Ok(())
+}
+
+pub(super) fn journal_error(path: &Path, source: JournalError) -> OpenError {
+    OpenError::Journal { path: path.to_path_buf(), source }
 }
 
 pub(super) fn io_error(path: &Path, source: io::Error) -> OpenError {

@@ -172,16 +172,17 @@ pub struct RedbWrite<'a> {
     txn: Option<NonNull<WriteTransaction>>,
     /// Reused encoding buffer.
     buf: Vec<u8>,
-    /// The backend's journal, when this transaction is made durable through it; the changes are
-    /// recorded as they are made, for its frame.
-    journal: Option<(&'a Mutex<Journal>, Changes)>,
+    /// The backend's journal, which makes this transaction durable; the changes are recorded as
+    /// they are made, for its frame. `None` once committed.
+    journal: Option<(&'a Journal, Changes)>,
     /// The caller asked for `Durability::None` on a journaled store.
     unlogged: bool,
 }
 
 impl<'a> RedbWrite<'a> {
-    pub(super) fn new(txn: WriteTransaction, journal: Option<(&'a Mutex<Journal>, Changes)>, unlogged: bool) -> Self {
+    pub(super) fn new(txn: WriteTransaction, journal: &'a Journal, unlogged: bool) -> Self {
         let txn = NonNull::from(Box::leak(Box::new(txn)));
+        let journal = Some((journal, Changes::default()));
         Self { tables: RefCell::new(Vec::new()), txn: Some(txn), buf: Vec::new(), journal, unlogged }
     }
 
@@ -274,53 +275,26 @@ impl WriteTxn for RedbWrite<'_> {
         let txn = self.txn.take().ok_or_else(closed)?;
         // SAFETY: `txn` came from `Box::leak` in `new`, no table borrows it any more, and taking
         // it out of `self.txn` keeps `Drop` from freeing it again.
-        let mut txn = unsafe { Box::from_raw(txn.as_ptr()) };
+        let txn = unsafe { Box::from_raw(txn.as_ptr()) };
+        let (journal, changes) = self.journal.take().ok_or_else(closed)?;
         // redb can fail after its commit point (the sync after the header write, or the
         // post-commit pass that frees pages), so a failed commit is never reported as "not
         // applied" (tests/faults.rs).
-        let uncertain = |cause: StorageError| StorageError::CommitUncertain { cause: Box::new(cause) };
-        let Some((journal, changes)) = self.journal.take() else {
-            return txn.commit().map_err(|e| uncertain(commit_error(e)));
-        };
-        let mut journal = journal.lock().unwrap_or_else(|e| e.into_inner());
-        journal.end();
-        if self.unlogged {
-            journal.note_unlogged();
-            return txn.commit().map_err(|e| uncertain(commit_error(e)));
-        }
-        match journal.plan(&changes) {
-            Plan::Frame if changes.is_empty() => txn.commit().map_err(|e| uncertain(commit_error(e))),
-            Plan::Frame => {
-                if let Err(e) = journal.write_frame(&changes) {
-                    journal.poison(format!("writing the journal failed: {e}"));
-                    return Err(uncertain(storage_error(::redb::StorageError::Io(e))));
-                }
-                txn.commit().map_err(|e| {
-                    let e = commit_error(e);
-                    journal.poison(format!("committing after the journal was written failed: {e}"));
-                    uncertain(e)
-                })
-            }
-            Plan::Checkpoint(seq) => {
-                journal::set_seq(&txn, seq)?;
-                txn.set_durability(::redb::Durability::Immediate).map_err(backend)?;
-                txn.commit().map_err(|e| uncertain(commit_error(e)))?;
-                journal.checkpointed();
-                Ok(())
-            }
-        }
+        journal.commit(*txn, &changes, self.unlogged)
     }
 }
 
 impl Drop for RedbWrite<'_> {
     fn drop(&mut self) {
         self.tables.get_mut().clear();
+        // The journal hears of the end first: once the transaction is dropped, redb's write
+        // lock is free and the next transaction may begin.
+        if let Some((journal, _)) = self.journal.take() {
+            journal.abandon();
+        }
         if let Some(txn) = self.txn.take() {
             // SAFETY: as in `commit`; dropping the transaction aborts it.
             drop(unsafe { Box::from_raw(txn.as_ptr()) });
-        }
-        if let Some((journal, _)) = self.journal.take() {
-            journal.lock().unwrap_or_else(|e| e.into_inner()).end();
         }
     }
 }

@@ -1,0 +1,172 @@
+//! Unit tests of the journal's failure handling; recovery, power loss and forged frames are in
+//! tests/journal.rs and tests/power_loss.rs.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::super::{RedbBackend, RedbOptions};
+use super::*;
+use crate::kv::{Backend, Durability, ReadTxn, StoreKind, Table, WriteTxn};
+
+const T: Table<String> = Table::new(0, "t");
+
+fn put(b: &RedbBackend, key: &str) -> Result<(), StorageError> {
+    let mut w = b.begin_write(Durability::Immediate)?;
+    w.put(T, key.as_bytes(), key.to_string())?;
+    w.commit()
+}
+
+fn get(b: &RedbBackend, key: &str) -> Option<String> {
+    b.begin_read().unwrap().get(T, key.as_bytes()).unwrap()
+}
+
+/// A journal file in memory whose writes or syncs can be made to fail.
+#[derive(Debug, Default, Clone)]
+struct Flaky {
+    bytes: Arc<std::sync::Mutex<Vec<u8>>>,
+    fail_writes: Arc<AtomicBool>,
+    fail_syncs: Arc<AtomicBool>,
+}
+
+impl JournalFile for Flaky {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.bytes.lock().unwrap().len() as u64)
+    }
+    fn read_at(&self, at: u64, buf: &mut [u8]) -> io::Result<()> {
+        let b = self.bytes.lock().unwrap();
+        buf.copy_from_slice(b.get(at as usize..at as usize + buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?);
+        Ok(())
+    }
+    fn write_at(&self, at: u64, data: &[u8]) -> io::Result<()> {
+        if self.fail_writes.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected write failure"));
+        }
+        let mut b = self.bytes.lock().unwrap();
+        let end = at as usize + data.len();
+        if b.len() < end {
+            b.resize(end, 0);
+        }
+        b[at as usize..end].copy_from_slice(data);
+        Ok(())
+    }
+    fn sync(&self) -> io::Result<()> {
+        if self.fail_syncs.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected sync failure"));
+        }
+        Ok(())
+    }
+    fn replace(&self, bytes: &[u8]) -> io::Result<()> {
+        *self.bytes.lock().unwrap() = bytes.to_vec();
+        Ok(())
+    }
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.bytes.lock().unwrap().truncate(len as usize);
+        Ok(())
+    }
+}
+
+/// The store file in memory; `fail` makes every write and sync fail.
+#[derive(Debug, Default, Clone)]
+struct MemFile {
+    bytes: Arc<std::sync::RwLock<Vec<u8>>>,
+    fail: Arc<AtomicBool>,
+}
+
+impl MemFile {
+    fn check(&self) -> io::Result<()> {
+        match self.fail.load(Ordering::SeqCst) {
+            true => Err(io::Error::other("injected store file failure")),
+            false => Ok(()),
+        }
+    }
+}
+
+impl ::redb::StorageBackend for MemFile {
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.bytes.read().unwrap().len() as u64)
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        let b = self.bytes.read().unwrap();
+        out.copy_from_slice(b.get(offset as usize..offset as usize + out.len()).ok_or(io::ErrorKind::UnexpectedEof)?);
+        Ok(())
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.check()?;
+        self.bytes.write().unwrap().resize(len as usize, 0);
+        Ok(())
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.check()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.check()?;
+        let mut b = self.bytes.write().unwrap();
+        b.get_mut(offset as usize..offset as usize + data.len())
+            .ok_or(io::ErrorKind::UnexpectedEof)?
+            .copy_from_slice(data);
+        Ok(())
+    }
+}
+
+fn open(store: &MemFile, journal: &Flaky) -> RedbBackend {
+    RedbBackend::open_with_backend(store.clone(), journal.clone(), StoreKind::Compute, &RedbOptions::default()).unwrap()
+}
+
+#[test]
+fn a_failed_frame_write_is_uncertain_poisons_the_handle_and_a_reopen_keeps_what_came_before() {
+    let (store, journal) = (Default::default(), Flaky::default());
+    let b = open(&store, &journal);
+    put(&b, "a").unwrap();
+    journal.fail_writes.store(true, Ordering::SeqCst);
+    let err = put(&b, "b").unwrap_err();
+    assert!(matches!(err, StorageError::CommitUncertain { .. }), "{err:?}");
+    // The handle refuses every later write instead of guessing what the disk holds.
+    journal.fail_writes.store(false, Ordering::SeqCst);
+    let again = put(&b, "c").unwrap_err();
+    assert_eq!(again.code(), "Storage");
+    assert!(again.to_string().contains("reopen the store"), "{again}");
+    assert_eq!(get(&b, "a").as_deref(), Some("a"), "reads go on");
+    drop(b);
+
+    let r = open(&store, &journal);
+    assert_eq!(get(&r, "a").as_deref(), Some("a"));
+    assert_eq!(get(&r, "b"), None, "the frame was never written, so the commit did not happen");
+    assert_eq!(get(&r, "c"), None, "refused after the poisoning");
+    put(&r, "d").unwrap();
+    assert_eq!(get(&r, "d").as_deref(), Some("d"), "the reopened store writes again");
+}
+
+#[test]
+fn a_failed_sync_is_uncertain_and_poisons_the_handle() {
+    let (store, journal) = (Default::default(), Flaky::default());
+    let b = open(&store, &journal);
+    put(&b, "a").unwrap();
+    journal.fail_syncs.store(true, Ordering::SeqCst);
+    let err = put(&b, "b").unwrap_err();
+    assert_eq!(err.code(), "CommitUncertain", "{err}");
+    journal.fail_syncs.store(false, Ordering::SeqCst);
+    assert_eq!(put(&b, "c").unwrap_err().code(), "Storage", "poisoned");
+    // The frame was written (the in-memory file keeps it), so recovery replays it: "uncertain"
+    // was the truth.
+    drop(b);
+    let r = open(&store, &journal);
+    assert_eq!(get(&r, "b").as_deref(), Some("b"));
+    assert_eq!(get(&r, "c"), None);
+}
+
+#[test]
+fn a_failed_checkpoint_poisons_the_journal() {
+    let (store, journal) = (MemFile::default(), Flaky::default());
+    let b = open(&store, &journal);
+    put(&b, "a").unwrap();
+    store.fail.store(true, Ordering::SeqCst);
+    // check_integrity checkpoints first: the durable redb commit fails.
+    assert!(b.check_integrity().is_err());
+    store.fail.store(false, Ordering::SeqCst);
+    // The journal itself refuses further writes, whether or not redb still would.
+    let why = b.journal.as_ref().unwrap().lock().poisoned.clone();
+    assert!(why.as_deref().is_some_and(|w| w.contains("checkpoint")), "{why:?}");
+    let err = put(&b, "b").unwrap_err();
+    assert_eq!(err.code(), "Storage", "{err}");
+}
