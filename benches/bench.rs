@@ -1,4 +1,4 @@
-//! The benchmark suite of issue 7: each workload on our store and on raw redb doing the same
+//! The benchmark suite: each workload on our store and on raw redb doing the same
 //! work (same records, same encoding: format byte + ciborium CBOR, same number of transactions,
 //! no indexes, events or history), in one process and one run.
 //!
@@ -614,6 +614,111 @@ fn bench_lifecycle(cfg: &Cfg, rep: &mut Report) -> f64 {
     ours
 }
 
+/// Group commit: `THREADS` threads each run the durable lifecycle on their own executions of
+/// one store, against one thread on the same store just before (transactions/s both).
+fn bench_threads(cfg: &Cfg, rep: &mut Report) {
+    const THREADS: usize = 16;
+    let store = open_ours(&cfg.dir.join("threads-ours.redb"), true);
+    let per_thread = cfg.lifecycle.div_ceil(4).max(10);
+    let t = Instant::now();
+    lifecycle_ours(&store, 0..per_thread * 2, Durability::Immediate);
+    let single = rate(per_thread * 2 * 5, t.elapsed());
+    let base = 1_000_000;
+    let t = Instant::now();
+    std::thread::scope(|scope| {
+        for k in 0..THREADS {
+            let store = &store;
+            scope.spawn(move || {
+                let from = base + k * per_thread;
+                lifecycle_ours(store, from..from + per_thread, Durability::Immediate)
+            });
+        }
+    });
+    let threads = rate(THREADS * per_thread * 5, t.elapsed());
+    assert_eq!(store.stats().unwrap().total as usize, per_thread * (2 + THREADS));
+    rep.push(Row {
+        workload: format!("lifecycle from {THREADS} threads, {THREADS}×{per_thread}×5 txns, vs ours from 1 thread"),
+        ours: threads,
+        raw: Some(single),
+        ratio: Some(threads / single),
+        unit: "ops/s",
+        target: "≥ 5× 1 thread".into(),
+        pass: Some(threads / single >= 5.0),
+        durable: true,
+    });
+}
+
+/// Open after a crash: a store of about `BENCH_CRASH_MB` MiB (default 512) with commits since
+/// its last checkpoint, copied while open (what a SIGKILL leaves), opened and recovered; raw
+/// redb crashed the same way after its last durable commit. Median of 3, each on a fresh copy.
+fn bench_crash_open(cfg: &Cfg, rep: &mut Report) {
+    let target = (env_usize("BENCH_CRASH_MB", 512) as u64) << 20;
+    let (ours_path, raw_path) = (cfg.dir.join("crash-ours.redb"), cfg.dir.join("crash-raw.redb"));
+    let (ours_copy, raw_copy) = (cfg.dir.join("crash-ours-copy.redb"), cfg.dir.join("crash-raw-copy.redb"));
+    let store = open_ours(&ours_path, true);
+    let mut raw = Raw::create(&raw_path);
+    let mut n = 0;
+    while file_size(&ours_path) < target {
+        preload_ours(&store, n..n + 20_000, 2);
+        raw.preload(n..n + 20_000, 2);
+        n += 20_000;
+    }
+    // Commits only in the journal (ours) / after the last durable commit (raw: one more durable
+    // commit, so the crash copy holds everything it acknowledged).
+    lifecycle_ours(&store, n..n + 20, Durability::Immediate);
+    lifecycle_raw(&mut raw, n..n + 20, true, &mut 1_800_000_000_000_000_000);
+    let probe = exec_id(n + 19);
+    let size = file_size(&ours_path);
+    let journal = |p: &Path| bacalhau_state::kv::redb::journal_path(p);
+    // The copy is synced before the timed open: a crashed store's file is on disk, and the
+    // open's first sync would otherwise flush the hundreds of MiB the copy just dirtied.
+    let crash = |from: &Path, to: &Path, with_journal: bool| {
+        let copy = |from: &Path, to: &Path| {
+            std::fs::copy(from, to).unwrap();
+            std::fs::File::open(to).unwrap().sync_all().unwrap();
+        };
+        copy(from, to);
+        if with_journal {
+            copy(&journal(from), &journal(to));
+        }
+    };
+    // Only the open and the first read are timed, not the copy.
+    let timed = |f: &mut dyn FnMut() -> Duration| {
+        let mut times: Vec<Duration> = (0..3).map(|_| f()).collect();
+        times.sort();
+        times[1]
+    };
+    let ours = timed(&mut || {
+        crash(&ours_path, &ours_copy, true);
+        let t = Instant::now();
+        let s = open_ours(&ours_copy, false);
+        assert_eq!(s.get_execution(&probe).unwrap().state, S::Completed);
+        let elapsed = t.elapsed();
+        drop(s);
+        elapsed
+    });
+    let rawt = timed(&mut || {
+        crash(&raw_path, &raw_copy, false);
+        let t = Instant::now();
+        let db = Database::create(&raw_copy).unwrap();
+        let r = db.begin_read().unwrap();
+        assert!(r.open_table(RAW).unwrap().get(probe.as_bytes()).unwrap().is_some());
+        t.elapsed()
+    });
+    drop(store);
+    drop(raw);
+    rep.latency(
+        &format!("open after a crash, {} MiB store, + first read", size >> 20),
+        1.0 / ours.as_secs_f64(),
+        Some(1.0 / rawt.as_secs_f64()),
+        Some(50.0),
+    );
+    for p in [&ours_path, &raw_path, &ours_copy, &raw_copy] {
+        let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(journal(p));
+    }
+}
+
 fn batch_ours(store: &Redb, range: std::ops::Range<usize>, group: usize) {
     let ids: Vec<usize> = range.collect();
     // `group` operations per commit: group/5 executions, each created and taken to Completed.
@@ -1166,6 +1271,12 @@ fn main() {
     }
     if cfg.wants("batch") {
         bench_batch(&cfg, &mut rep, single);
+    }
+    if cfg.wants("threads") {
+        bench_threads(&cfg, &mut rep);
+    }
+    if cfg.wants("crash") {
+        bench_crash_open(&cfg, &mut rep);
     }
     let mut native = None;
     if cfg.wants("memory") {

@@ -134,6 +134,20 @@ fn a_non_durable_commit_is_made_durable_by_the_next_durable_one() {
 }
 
 #[test]
+fn an_empty_durable_commit_makes_the_non_durable_commits_before_it_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let b = open(&path);
+    put(&b, Durability::None, "a", "1");
+    put(&b, Durability::None, "b", "2");
+    b.begin_write(Durability::Immediate).unwrap().commit().unwrap();
+    let copy = crash_copy(&path, dir.path());
+    drop(b);
+    let r = open(&copy);
+    assert_eq!((get(&r, "a").as_deref(), get(&r, "b").as_deref()), (Some("1"), Some("2")));
+}
+
+#[test]
 fn a_rolled_back_transaction_writes_no_frame() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");

@@ -278,15 +278,20 @@ impl Journal {
             // Dropping `txn` aborts it: nothing of it is applied.
             return Err(e);
         }
-        if unlogged && !self.direct {
+        if self.direct || unlogged {
             // Not in the journal: the next durable commit must be a checkpoint.
-            state.unlogged = true;
-        }
-        if self.direct || unlogged || changes.is_empty() {
+            state.unlogged |= unlogged && !self.direct;
             return txn.commit().map_err(|e| uncertain(super::commit_error(e)));
         }
         if state.unlogged || state.pos + changes.frame_len() > self.capacity {
             return self.checkpoint_with(&mut state, txn, false);
+        }
+        if changes.is_empty() {
+            // Nothing of its own to log; durable means everything committed before it is too.
+            txn.commit().map_err(|e| uncertain(super::commit_error(e)))?;
+            let seq = state.seq;
+            drop(state);
+            return self.wait_durable(seq);
         }
         let seq = state.seq + 1;
         if let Err(e) = self.write_frame(&mut state, seq, changes) {
