@@ -661,3 +661,32 @@ fn a_bacalhau_v1_2_repo_is_refused_with_the_migrate_command_then_migrated_in_pla
     assert_eq!(std::fs::read(&backup).unwrap(), before);
     assert!(!again.is_empty());
 }
+
+#[test]
+fn a_store_copied_while_open_without_its_journal_is_refused_until_the_loss_is_accepted() {
+    use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};
+    use bacalhau_state::kv::StoreKind;
+    let s = Sandbox::new();
+    let live = s.path("live.db");
+    let copy = s.path("copy.db");
+    let store = bacalhau_state::StoreBuilder::new()
+        .jobs(RedbBackend::open(&live, StoreKind::Requester, &RedbOptions::default()).unwrap());
+    store
+        .create_job(bacalhau_state::model::Job {
+            id: "j-1".into(),
+            name: "hello".into(),
+            job_type: "batch".into(),
+            tasks: vec![bacalhau_state::model::Task::new("main", "docker")],
+            ..Default::default()
+        })
+        .unwrap();
+    // A backup of the file alone while it is open: the commit is only in the journal left behind.
+    std::fs::copy(&live, &copy).unwrap();
+    drop(store);
+    let path = copy.to_str().unwrap();
+    let err = fails(&s.run(&["check", "--store", "requester", "--requester-job-store-path", path]), 1);
+    assert!(err.contains("copy.db.journal") && err.contains("--accept-journal-loss"), "{err}");
+    assert!(!Path::new(&format!("{path}.journal")).exists(), "the refused open created nothing");
+    let out = s.ok(&["check", "--store", "requester", "--requester-job-store-path", path, "--accept-journal-loss"]);
+    assert!(!out.is_empty());
+}

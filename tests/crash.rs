@@ -1,4 +1,4 @@
-//! Crash test (issue 3) and bounded soak (issue 6): a child process writes to durable redb
+//! Crash test and bounded soak: a child process writes to durable redb
 //! stores and is killed with SIGKILL at random points; after every kill the parent reopens both
 //! stores and verifies that nothing the child reported as committed was lost.
 //!
@@ -15,6 +15,7 @@
 //!   only when the one operation in flight at the kill touched it (deleted ones are gone);
 //! * the event log is gap-free (`check()`), holds the reported last event, and runs past it by
 //!   at most the events of one operation (the one in flight);
+//! * the `publisher` checkpoint holds the last reported value (or the in-flight one's);
 //! * `check()` finds nothing (counts = records per state, every index entry points at a record
 //!   and every record has its entries);
 //! * a new write works.
@@ -22,7 +23,7 @@
 //! SIGKILL ends the process, not the machine: what the kernel holds in its page cache survives.
 //! This tests the store's commit protocol (journal frame, then redb commit; recovery by replay
 //! at open) and redb's against process death at any instruction;
-//! it does not simulate power loss (tests/faults.rs covers failed syncs).
+//! power loss is simulated by tests/power_loss.rs.
 //!
 //! `CRASH_SEED=<n>` replays a run's kill delays and child choices (timing still varies);
 //! `CRASH_KILLS=<n>` changes the number of kills (default 64).
@@ -284,10 +285,11 @@ fn child_main(dir: &Path, round: u64, seed: u64, max_ops: u64) -> Result<(), Box
                 }
             }
             _ => {
-                // A checkpoint is a committed write with no event.
+                // A checkpoint is a committed write with no event; reported as a record of its
+                // own, its value in the revision column.
                 let seq = c.compute.stats()?.last_event_seq;
                 c.compute.checkpoint("publisher", seq)?;
-                c.report("compute", &[]);
+                c.report("compute", &[Rec::new("ckpt", "publisher", "set", seq)]);
             }
         }
     }
@@ -407,7 +409,20 @@ fn verify(dir: &Path, exp: &mut Expected, round: u64) -> u64 {
         );
     }
     let mut moved = Vec::new();
+    let last_compute = compute.stats().unwrap().last_event_seq;
     for ((kind, id), want) in &exp.recs {
+        if kind == "ckpt" {
+            // A checkpoint is there with the reported value, or with a later one set by the
+            // operation in flight (a checkpoint appends no event, so it cannot be told apart
+            // from the events); never an earlier one, and never past the log's end.
+            let got = compute.get_checkpoint(id).unwrap();
+            let ok = got.is_some_and(|v| v >= want.rev && v <= last_compute);
+            assert!(ok, "round {round}: compute: checkpoint {id} reported at {} but the store holds {got:?}", want.rev);
+            if let Some(v) = got.filter(|v| *v > want.rev) {
+                moved.push(Rec::new("ckpt", id, "set", v));
+            }
+            continue;
+        }
         let (store, got) = if kind == "c" {
             ("compute", lookup_compute(&compute, id))
         } else {
@@ -457,6 +472,8 @@ struct Summary {
     kills_mid_workload: u64,
     committed_ops: u64,
     records: u64,
+    /// Rounds whose verification found a checkpoint to check.
+    checkpoints_verified: u64,
 }
 
 /// Spawns, kills and verifies `kills` times (or until `budget` runs out, for the soak).
@@ -472,7 +489,7 @@ fn crash_loop(label: &str, kills: u64, delay_ms: (u64, u64), budget: Option<Dura
     let dir: PathBuf = tmp.path().join("node");
     let exe = std::env::current_exe().unwrap();
     let mut exp = Expected::default();
-    let mut s = Summary { kills: 0, kills_mid_workload: 0, committed_ops: 0, records: 0 };
+    let mut s = Summary { kills: 0, kills_mid_workload: 0, committed_ops: 0, records: 0, checkpoints_verified: 0 };
     let start = Instant::now();
     for round in 0..kills {
         if budget.is_some_and(|b| start.elapsed() >= b) {
@@ -542,14 +559,16 @@ fn crash_loop(label: &str, kills: u64, delay_ms: (u64, u64), budget: Option<Dura
             s.kills_mid_workload += 1;
         }
         s.committed_ops += ops;
+        s.checkpoints_verified += exp.recs.contains_key(&("ckpt".to_string(), "publisher".to_string())) as u64;
         s.records = verify(&dir, &mut exp, round);
     }
     println!(
-        "{label}: {} kills survived ({} after the child had committed work), {} committed operations and {} records verified, in {:.1?}",
+        "{label}: {} kills survived ({} after the child had committed work), {} committed operations and {} records verified, a checkpoint verified after {} kills, in {:.1?}",
         s.kills,
         s.kills_mid_workload,
         s.committed_ops,
         s.records,
+        s.checkpoints_verified,
         start.elapsed()
     );
     s
@@ -581,6 +600,7 @@ fn sigkill_at_random_points_never_loses_a_committed_operation() {
     let kills = env_u64("CRASH_KILLS", 64);
     let s = crash_loop("crash", kills, (5, 80), None);
     assert!(s.kills >= kills.min(50));
+    assert!(s.checkpoints_verified > 0, "no kill came after a reported checkpoint");
     // Most kills must land while the child writes, or the test proves little.
     assert!(
         s.kills_mid_workload * 2 >= s.kills,
@@ -600,4 +620,19 @@ fn soak_sigkill_and_reopen_for_minutes_never_loses_a_committed_operation() {
     let secs = env_u64("CRASH_SOAK_SECS", 150);
     let s = crash_loop("soak", u64::MAX, (20, 600), Some(Duration::from_secs(secs)));
     assert!(s.kills >= 50, "the soak ran only {} kills", s.kills);
+    // The kills must land on work: most after the child committed something, many operations
+    // and records checked in all, and the checkpoint read back.
+    assert!(
+        s.kills_mid_workload * 4 >= s.kills * 3,
+        "only {} of {} kills hit a child that had committed work",
+        s.kills_mid_workload,
+        s.kills
+    );
+    assert!(s.committed_ops >= s.kills * 20, "too little work between kills: {} operations", s.committed_ops);
+    assert!(s.records >= 1_000, "only {} records verified", s.records);
+    assert!(
+        s.checkpoints_verified * 2 >= s.kills,
+        "a checkpoint was verified after only {} kills",
+        s.checkpoints_verified
+    );
 }

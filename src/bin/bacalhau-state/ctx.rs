@@ -190,6 +190,7 @@ fn open_error(e: OpenError, role: &str, src: Source, read_only: bool) -> anyhow:
         OpenError::InUse { .. } => anyhow!(
             "{e}; hint: a running `bacalhau-state simulate` shares its stores with readers, any other writer (import, compact, check) holds them exclusively: wait for it to finish"
         ),
+        OpenError::Journal { .. } if !read_only => anyhow!("{e}"),
         OpenError::Storage { .. } if read_only => anyhow!(
             "{e}; hint: if the process that wrote it was killed, run `bacalhau-state check` (or simulate) once to repair it"
         ),
@@ -197,8 +198,22 @@ fn open_error(e: OpenError, role: &str, src: Source, read_only: bool) -> anyhow:
     }
 }
 
-fn options(lock_timeout: Duration, shared_readers: bool) -> RedbOptions {
-    RedbOptions { lock_timeout, shared_readers, ..RedbOptions::default() }
+/// `--accept-journal-loss`, set once from the command line before any store is opened.
+static ACCEPT_JOURNAL_LOSS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records `--accept-journal-loss` for every writable open of this process.
+pub fn accept_journal_loss(accept: bool) {
+    ACCEPT_JOURNAL_LOSS.store(accept, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How every command opens a store.
+pub fn options(lock_timeout: Duration, shared_readers: bool) -> RedbOptions {
+    RedbOptions {
+        lock_timeout,
+        shared_readers,
+        accept_journal_loss: ACCEPT_JOURNAL_LOSS.load(std::sync::atomic::Ordering::Relaxed),
+        ..RedbOptions::default()
+    }
 }
 
 /// Opens a compute store read-only (inspection).

@@ -81,6 +81,10 @@ pub struct GlobalArgs {
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+    /// Open a store for writing even though it was not closed cleanly and its commit journal is
+    /// missing or belongs to another store, giving up the commits only that journal held
+    #[arg(long, global = true)]
+    pub accept_journal_loss: bool,
 }
 
 /// How results are printed.
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
         }
     };
     output::set_format(cli.global.output);
+    ctx::accept_journal_loss(cli.global.accept_journal_loss);
     let result = match &cli.command {
         Command::Simulate(a) => simulate::run(&cli.global, a),
         Command::Stats => maint::stats(&cli.global),

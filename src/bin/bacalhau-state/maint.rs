@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use bacalhau_state::config::{Source, StoreRole, StoreType};
-use bacalhau_state::kv::redb::{OpenError, RedbBackend, RedbOptions};
+use bacalhau_state::kv::redb::{OpenError, RedbBackend};
 use bacalhau_state::kv::{Backend, StoreKind};
 use bacalhau_state::{CheckReport, ExecutionStore, JobStore, StoreBuilder};
 use clap::Args;
@@ -306,7 +306,7 @@ fn maint_targets(node: &Node, a: &MaintArgs) -> Result<Vec<(PathBuf, Source, Sto
 }
 
 fn open_exclusive(path: &Path, kind: StoreKind) -> std::result::Result<RedbBackend, OpenError> {
-    RedbBackend::open(path, kind, &RedbOptions { lock_timeout: Duration::from_millis(300), ..RedbOptions::default() })
+    RedbBackend::open(path, kind, &ctx::options(Duration::from_millis(300), false))
 }
 
 #[derive(Serialize)]
@@ -352,18 +352,10 @@ pub fn check(g: &GlobalArgs, a: &MaintArgs) -> Result<ExitCode> {
             }
             Err(OpenError::InUse { .. }) => {
                 // A running simulate shares its stores with readers: check what it has committed.
-                let b = RedbBackend::open_read_only(
-                    &path,
-                    kind,
-                    &RedbOptions {
-                        lock_timeout: ctx::INSPECT_LOCK_TIMEOUT,
-                        shared_readers: true,
-                        ..RedbOptions::default()
-                    },
-                )
-                .map_err(|e| {
-                    anyhow!("{e}; hint: another process holds the store exclusively: wait for it to finish")
-                })?;
+                let b = RedbBackend::open_read_only(&path, kind, &ctx::options(ctx::INSPECT_LOCK_TIMEOUT, true))
+                    .map_err(|e| {
+                        anyhow!("{e}; hint: another process holds the store exclusively: wait for it to finish")
+                    })?;
                 run_check(kind, b, "skipped: the store is open in another process".to_string())?
             }
             Err(e) => return Err(anyhow!("{what}: {e} ({})", ctx::source_text(src))),

@@ -170,3 +170,31 @@ fn a_failed_checkpoint_poisons_the_journal() {
     let err = put(&b, "b").unwrap_err();
     assert_eq!(err.code(), "Storage", "{err}");
 }
+
+#[test]
+fn after_a_crash_redb_finds_the_checkpoints_allocator_state_and_runs_no_full_repair() {
+    let (store, journal) = (MemFile::default(), Flaky::default());
+    let options = RedbOptions { checkpoint_bytes: 8 << 10, ..RedbOptions::default() };
+    let b = RedbBackend::open_with_backend(store.clone(), journal.clone(), StoreKind::Compute, &options).unwrap();
+    for i in 0..40 {
+        put(&b, &format!("key-{i:03}-{}", "x".repeat(400))).unwrap();
+    }
+    // What a killed process leaves: the bytes as written so far, with checkpoints and frames.
+    let image =
+        MemFile { bytes: Arc::new(std::sync::RwLock::new(store.bytes.read().unwrap().clone())), ..Default::default() };
+    let journal_image = Flaky::default();
+    journal_image.replace(&journal.bytes.lock().unwrap()).unwrap();
+    drop(b);
+
+    let repairs = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = repairs.clone();
+    let mut builder = ::redb::Builder::new();
+    builder.set_repair_callback(move |_| {
+        counted.fetch_add(1, Ordering::SeqCst);
+    });
+    drop(builder.create_with_backend(image.clone()).unwrap());
+    assert_eq!(repairs.load(Ordering::SeqCst), 0, "a full repair walked the file");
+    let r = RedbBackend::open_with_backend(image, journal_image, StoreKind::Compute, &options).unwrap();
+    let last = format!("key-039-{}", "x".repeat(400));
+    assert_eq!(get(&r, &last).as_deref(), Some(last.as_str()), "the frames after the last checkpoint were replayed");
+}
