@@ -253,13 +253,13 @@ pub fn model(data: &[u8]) {
         while !c.done() && actions.len() < 64 {
             actions.push(compute_action(&mut c, true));
         }
-        compute_model::run(builder().compute(MemoryBackend::new()), &actions);
+        compute_model::run(|b| b.compute(MemoryBackend::new()), &actions);
     } else {
         let mut actions = Vec::new();
         while !c.done() && actions.len() < 64 {
             actions.push(jobs_action(&mut c, true));
         }
-        jobs_model::run(builder().jobs(MemoryBackend::new()), &actions);
+        jobs_model::run(|b| b.jobs(MemoryBackend::new()), &actions);
     }
 }
 
