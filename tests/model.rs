@@ -10,6 +10,8 @@
 //! but `Undefined` unless terminal); the strict graphs are tested exhaustively in
 //! `src/transition.rs`.
 
+#[path = "model/cases.rs"]
+mod cases;
 #[path = "model/compute.rs"]
 mod compute;
 #[path = "model/jobs.rs"]

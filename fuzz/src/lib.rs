@@ -14,6 +14,8 @@ use bacalhau_state::kv::redb::{RedbBackend, RedbOptions};
 use bacalhau_state::kv::StoreKind;
 use bacalhau_state::{ExecutionStore, JobStore, PageRequest, Policy, StoreBuilder};
 
+#[path = "../../tests/model/cases.rs"]
+mod cases;
 #[path = "../../tests/model/compute.rs"]
 pub mod compute_model;
 #[path = "../../tests/model/jobs.rs"]

@@ -13,9 +13,8 @@ use bacalhau_state::time::Timestamp;
 use bacalhau_state::{ComputeError, ExecutionStore, PageRequest, Policy, StoreBuilder, UpdateExecutionStateRequest};
 use proptest::prelude::*;
 
-#[path = "cases.rs"]
-mod cases;
-use cases::cases;
+// Declared once by the including crate root (tests/model.rs, fuzz/src/lib.rs).
+use super::cases::cases;
 
 // In key order; "e1" is a prefix of the next two, so a lookup by it is exact, a unique prefix
 // or ambiguous depending on which records exist.

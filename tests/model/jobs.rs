@@ -18,9 +18,8 @@ use bacalhau_state::time::Timestamp;
 use bacalhau_state::{JobStore, JobStoreError, Policy, StoreBuilder};
 use proptest::prelude::*;
 
-#[path = "cases.rs"]
-mod cases;
-use cases::cases;
+// Declared once by the including crate root (tests/model.rs, fuzz/src/lib.rs).
+use super::cases::cases;
 
 // Each list is in key order, and its first ID is a prefix of the next two: a lookup by it is
 // exact, a unique prefix or ambiguous depending on which records exist.
