@@ -160,3 +160,4 @@ soak-ci:
 soak:
     cargo test --features cli,bbolt --test crash -- --ignored --nocapture soak
     FAULTS_FULL=1 cargo test --test faults
+    PROPTEST_CASES=512 cargo test --release --test model

@@ -4,7 +4,6 @@
 //! test runs on the memory backend and on redb.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use bacalhau_state::jobstore::{ExecutionPatch, UpdateExecutionRequest};
 use bacalhau_state::kv::memory::MemoryBackend;
@@ -17,6 +16,23 @@ use bacalhau_state::{ExecutionStore, JobStore, Policy, StoreBuilder, UpdateExecu
 const THREADS: usize = 8;
 const OPS_PER_THREAD: usize = 60;
 const SHARED: usize = 3;
+/// Conflicts the conditional-update tests must see: without contention they prove nothing.
+/// Threads keep going past `OPS_PER_THREAD` until there were this many, up to
+/// `MAX_OPS_PER_THREAD` each (a bound on work, not on time, so a loaded machine only makes the
+/// test slower).
+const MIN_CONFLICTS: u64 = 20;
+const MAX_OPS_PER_THREAD: usize = 20_000;
+/// Reads the readers must make while the store is between the writers' first and last commit.
+const MIN_READS: u64 = 20;
+
+/// Counts a thread as running until it returns or panics.
+struct Running<'a>(&'a AtomicU64);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 #[test]
 fn stores_are_send_and_sync_on_every_backend() {
@@ -51,11 +67,16 @@ fn compute_conditional_updates<B: Backend + Sync>(store: ExecutionStore<B>) {
     }
     let successes: Vec<AtomicU64> = (0..SHARED).map(|_| AtomicU64::new(0)).collect();
     let conflicts = AtomicU64::new(0);
+    let attempts = AtomicU64::new(0);
     std::thread::scope(|scope| {
         for t in 0..THREADS {
-            let (store, successes, conflicts) = (&store, &successes, &conflicts);
+            let (store, successes, conflicts, attempts) = (&store, &successes, &conflicts, &attempts);
             scope.spawn(move || {
-                for i in 0..OPS_PER_THREAD {
+                for i in 0..MAX_OPS_PER_THREAD {
+                    if i >= OPS_PER_THREAD && conflicts.load(Ordering::SeqCst) >= MIN_CONFLICTS {
+                        break;
+                    }
+                    attempts.fetch_add(1, Ordering::SeqCst);
                     let k = (t + i) % SHARED;
                     let id = format!("e{k}");
                     let seen = store.get_execution(&id).unwrap();
@@ -93,10 +114,14 @@ fn compute_conditional_updates<B: Backend + Sync>(store: ExecutionStore<B>) {
         total += n;
     }
     let conflicts = conflicts.load(Ordering::SeqCst);
-    assert_eq!(total + conflicts, (THREADS * OPS_PER_THREAD) as u64);
+    let attempts = attempts.load(Ordering::SeqCst);
+    assert_eq!(total + conflicts, attempts, "every attempt either succeeded or lost with a typed conflict");
+    assert!(conflicts >= MIN_CONFLICTS, "only {conflicts} conflicts in {attempts} attempts: no contention to test");
     assert_log_gap_free(store.events_after(0, 0).unwrap().iter().map(|e| e.seq_num), SHARED as u64 + total);
     assert!(store.check().unwrap().problems.is_empty());
-    println!("compute: {THREADS} threads x {OPS_PER_THREAD} conditional updates: {total} succeeded, {conflicts} typed conflicts");
+    println!(
+        "compute: {THREADS} threads, {attempts} conditional updates: {total} succeeded, {conflicts} typed conflicts"
+    );
 }
 
 fn assert_log_gap_free(seqs: impl Iterator<Item = u64>, expected: u64) {
@@ -127,11 +152,16 @@ fn job_conditional_updates<B: Backend + Sync>(store: JobStore<B>) {
     }
     let successes = AtomicU64::new(0);
     let conflicts = AtomicU64::new(0);
+    let attempts = AtomicU64::new(0);
     std::thread::scope(|scope| {
         for t in 0..THREADS {
-            let (store, successes, conflicts) = (&store, &successes, &conflicts);
+            let (store, successes, conflicts, attempts) = (&store, &successes, &conflicts, &attempts);
             scope.spawn(move || {
-                for i in 0..OPS_PER_THREAD {
+                for i in 0..MAX_OPS_PER_THREAD {
+                    if i >= OPS_PER_THREAD && conflicts.load(Ordering::SeqCst) >= MIN_CONFLICTS {
+                        break;
+                    }
+                    attempts.fetch_add(1, Ordering::SeqCst);
                     let id = format!("x{}", (t + i) % SHARED);
                     let seen = store.get_execution(&id).unwrap();
                     std::thread::yield_now();
@@ -153,32 +183,39 @@ fn job_conditional_updates<B: Backend + Sync>(store: JobStore<B>) {
         }
     });
     let n = successes.load(Ordering::SeqCst);
+    let (conflicts, attempts) = (conflicts.load(Ordering::SeqCst), attempts.load(Ordering::SeqCst));
+    assert_eq!(n + conflicts, attempts, "every attempt either succeeded or lost with a typed conflict");
+    assert!(conflicts >= MIN_CONFLICTS, "only {conflicts} conflicts in {attempts} attempts: no contention to test");
     let revisions: u64 = (0..SHARED).map(|k| store.get_execution(&format!("x{k}")).unwrap().revision - 1).sum();
     assert_eq!(revisions, n, "sum of revision increments = successes (no lost update)");
     let history = store.get_job_history("j", &Default::default()).unwrap().items;
     assert_eq!(history.len() as u64, 1 + SHARED as u64 + n, "every success is in the job's history");
     assert_log_gap_free(store.events_after(0, 0).unwrap().iter().map(|e| e.seq_num), 1 + SHARED as u64 + n);
     assert!(store.check().unwrap().problems.is_empty());
-    println!(
-        "jobs: {THREADS} threads x {OPS_PER_THREAD} conditional updates: {n} succeeded, {} typed conflicts",
-        conflicts.load(Ordering::SeqCst)
-    );
+    println!("jobs: {THREADS} threads, {attempts} conditional updates: {n} succeeded, {conflicts} typed conflicts");
 }
 
 /// Writers move two records together in one transaction (both to Running, then both back),
 /// while readers check in single read transactions that they never see them apart, that the
 /// per-state counts equal the records, and that `check()` finds nothing. Event numbers seen by
-/// a reader never go back.
+/// a reader never go back. Halfway through, each writer waits until the readers have made
+/// `MIN_READS` reads of a store between its first and last transaction, so the reads the test
+/// relies on happen however the threads are scheduled.
 fn readers_never_see_half_a_transaction<B: Backend + Sync>(store: ExecutionStore<B>) {
+    const COMMITS_PER_WRITER: u64 = 40;
     store.create_execution(local("a")).unwrap();
     store.create_execution(local("b")).unwrap();
     let stop = AtomicBool::new(false);
     let reads = AtomicU64::new(0);
-    let commits = Mutex::new(0u64);
+    // Reads that saw some but not all of the writers' transactions.
+    let reads_between = AtomicU64::new(0);
+    let commits = AtomicU64::new(0);
+    let readers = AtomicU64::new(2);
     std::thread::scope(|scope| {
         for _ in 0..2 {
-            let (store, stop, reads) = (&store, &stop, &reads);
+            let (store, stop, reads, reads_between, readers) = (&store, &stop, &reads, &reads_between, &readers);
             scope.spawn(move || {
+                let _running = Running(readers);
                 let mut last_seq = 0;
                 while !stop.load(Ordering::SeqCst) {
                     // One read transaction per check: a snapshot of one commit.
@@ -195,36 +232,57 @@ fn readers_never_see_half_a_transaction<B: Backend + Sync>(store: ExecutionStore
                     let report = store.check().unwrap();
                     assert!(report.problems.is_empty(), "{:?}", report.problems);
                     reads.fetch_add(1, Ordering::SeqCst);
+                    if snap.last_event_seq > 2 && snap.last_event_seq < 2 + 4 * COMMITS_PER_WRITER {
+                        reads_between.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
             });
         }
-        for w in 0..2 {
-            let (store, commits) = (&store, &commits);
-            scope.spawn(move || {
-                for i in 0..40 {
-                    let r: Result<(), bacalhau_state::ComputeError> = store.transaction(|tx| {
-                        let a = tx.get_execution("a")?;
-                        let to = if a.state == L::Running { L::BidAccepted } else { L::Running };
-                        for id in ["a", "b"] {
-                            tx.update_execution_state(
-                                UpdateExecutionStateRequest::new(id, to).with_comment(format!("w{w} i{i}")),
-                            )?;
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let (store, commits, reads_between, readers) = (&store, &commits, &reads_between, &readers);
+                scope.spawn(move || {
+                    for i in 0..COMMITS_PER_WRITER {
+                        // This writer has committed and not finished, so every read now sees the
+                        // store between the first and the last commit: wait for enough of them
+                        // (unless a reader failed, which fails the test anyway).
+                        if i == COMMITS_PER_WRITER / 2 {
+                            while reads_between.load(Ordering::SeqCst) < MIN_READS
+                                && readers.load(Ordering::SeqCst) == 2
+                            {
+                                std::thread::yield_now();
+                            }
                         }
-                        Ok(())
-                    });
-                    r.unwrap();
-                    *commits.lock().unwrap() += 1;
-                }
-            });
-        }
-        // Writers finish; then readers stop.
-        while *commits.lock().unwrap() < 80 {
-            std::thread::yield_now();
-        }
+                        let r: Result<(), bacalhau_state::ComputeError> = store.transaction(|tx| {
+                            let a = tx.get_execution("a")?;
+                            let to = if a.state == L::Running { L::BidAccepted } else { L::Running };
+                            for id in ["a", "b"] {
+                                tx.update_execution_state(
+                                    UpdateExecutionStateRequest::new(id, to).with_comment(format!("w{w} i{i}")),
+                                )?;
+                            }
+                            Ok(())
+                        });
+                        r.unwrap();
+                        commits.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        // Writers finish (or fail); then readers stop.
+        let finished: Vec<_> = writers.into_iter().map(|w| w.join()).collect();
         stop.store(true, Ordering::SeqCst);
+        for f in finished {
+            if let Err(panic) = f {
+                std::panic::resume_unwind(panic);
+            }
+        }
     });
+    assert_eq!(commits.load(Ordering::SeqCst), 2 * COMMITS_PER_WRITER);
+    let (reads, between) = (reads.load(Ordering::SeqCst), reads_between.load(Ordering::SeqCst));
+    assert!(between >= MIN_READS, "only {between} of {reads} reads saw the writers at work");
     let events = store.events_after(0, 0).unwrap();
-    assert_log_gap_free(events.iter().map(|e| e.seq_num), 2 + 160);
+    assert_log_gap_free(events.iter().map(|e| e.seq_num), 2 + 4 * COMMITS_PER_WRITER);
     // Commit order: the two events of one transaction are adjacent (a then b, same version).
     for pair in events[2..].chunks(2) {
         let v = |e: &bacalhau_state::event::Event| match &e.object {
@@ -236,8 +294,7 @@ fn readers_never_see_half_a_transaction<B: Backend + Sync>(store: ExecutionStore
         assert_eq!(a.1, b.1, "one transaction's events are adjacent");
     }
     println!(
-        "readers: {} consistent reads during 2 writers x 40 two-record transactions",
-        reads.load(Ordering::SeqCst)
+        "readers: {reads} consistent reads ({between} between the writers' first and last commit) during 2 writers x {COMMITS_PER_WRITER} two-record transactions"
     );
 }
 

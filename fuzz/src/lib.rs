@@ -14,6 +14,8 @@ use bacalhau_state::kv::redb::{MemoryJournal, RedbBackend, RedbOptions};
 use bacalhau_state::kv::StoreKind;
 use bacalhau_state::{ExecutionStore, JobStore, PageRequest, Policy, StoreBuilder};
 
+#[path = "../../tests/model/cases.rs"]
+mod cases;
 #[path = "../../tests/model/compute.rs"]
 pub mod compute_model;
 #[path = "../../tests/model/jobs.rs"]
@@ -106,11 +108,68 @@ fn slot(selector: u8) -> (StoreKind, &'static str, Vec<u8>) {
     }
 }
 
+/// The read that decodes the value a [`slot`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reader {
+    GetExecution,
+    ExecutionHistory,
+    Stats,
+    Events,
+    Checkpoint,
+    GetJob,
+    GetJobExecution,
+    GetEvaluation,
+    JobHistory,
+}
+
+fn reader(selector: u8) -> Reader {
+    match selector % 14 {
+        0 => Reader::GetExecution,
+        1 => Reader::ExecutionHistory,
+        2 | 4 | 10 | 11 | 13 => Reader::Stats,
+        3 | 12 => Reader::Events,
+        5 => Reader::Checkpoint,
+        6 => Reader::GetJob,
+        7 => Reader::GetJobExecution,
+        8 => Reader::GetEvaluation,
+        _ => Reader::JobHistory,
+    }
+}
+
+/// A read's outcome: `Ok`, or `Corrupt` (the only error a read of an existing, fuzzed record
+/// may give), or one of `also` (a lookup of a record the fuzzed row may or may not provide).
+fn read<T, E: ErrorCode>(what: &str, r: Result<T, E>, also: &[&str]) -> Result<T, &'static str> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let code = e.code();
+            assert!(code == "Corrupt" || also.contains(&code), "{what}: {code} ({e})");
+            Err(code)
+        }
+    }
+}
+
+trait ErrorCode: core::fmt::Display {
+    fn code(&self) -> &'static str;
+}
+impl ErrorCode for bacalhau_state::ComputeError {
+    fn code(&self) -> &'static str {
+        bacalhau_state::ComputeError::code(self)
+    }
+}
+impl ErrorCode for bacalhau_state::JobStoreError {
+    fn code(&self) -> &'static str {
+        bacalhau_state::JobStoreError::code(self)
+    }
+}
+
 /// The first byte picks a table; the rest is stored raw (format byte + CBOR, as in a file)
 /// through redb directly, beside a valid record; then every read of the store, and a write,
-/// must return `Ok` or a typed error (`Corrupt` for undecodable values), never panic.
-pub fn record_decode(data: &[u8]) {
-    let Some((&selector, value)) = data.split_first() else { return };
+/// must return `Ok` or a typed error, never panic. A read may fail only with `Corrupt`, or
+/// not find a record the fuzzed row does not provide. Returns the outcome of the read that
+/// decodes the fuzzed value: `Err("Corrupt")` when the store found it undecodable.
+pub fn record_decode(data: &[u8]) -> Result<(), &'static str> {
+    let Some((&selector, value)) = data.split_first() else { return Ok(()) };
     let (kind, table, key) = slot(selector);
     let bytes = Bytes::default();
     let journal = MemoryJournal::default();
@@ -121,13 +180,13 @@ pub fn record_decode(data: &[u8]) {
         match kind {
             StoreKind::Compute => {
                 let s = builder().compute(b);
-                let _ = s.create_execution(local("e1"));
-                let _ = s.close();
+                s.create_execution(local("e1")).expect("the valid record");
+                s.close().expect("close");
             }
             StoreKind::Requester => {
                 let s = builder().jobs(b);
-                let _ = s.create_job(job("j1"));
-                let _ = s.close();
+                s.create_job(job("j1")).expect("the valid record");
+                s.close().expect("close");
             }
         }
     }
@@ -142,20 +201,23 @@ pub fn record_decode(data: &[u8]) {
         txn.commit().expect("commit");
     }
     let b = RedbBackend::open_with_backend(bytes, journal, kind, &options).expect("open");
+    let mut outcomes = Vec::new();
+    let mut seen = |r: Reader, o: Result<(), &'static str>| outcomes.push((r, o));
     match kind {
         StoreKind::Compute => {
             let s = builder().compute(b);
-            let _ = s.get_execution("e1");
-            let _ = s.get_executions("j1");
-            let _ = s.get_live_executions();
-            let _ = s.get_execution_history("e1", &PageRequest::default());
-            let _ = s.list_executions(&PageRequest::default());
-            let _ = s.stats();
-            let _ = s.events_after(0, 0);
-            let _ = s.get_checkpoint("c");
-            let _ = s.check();
-            let _ = s.snapshot();
-            let _ = s.export_snapshot();
+            seen(Reader::GetExecution, read("get_execution", s.get_execution("e1"), &[]).map(drop));
+            let _ = read("get_executions", s.get_executions("j1"), &["ExecutionsNotFoundForJob"]);
+            let _ = read("get_live_executions", s.get_live_executions(), &[]);
+            let history = s.get_execution_history("e1", &PageRequest::default());
+            seen(Reader::ExecutionHistory, read("get_execution_history", history, &[]).map(drop));
+            let _ = read("list_executions", s.list_executions(&PageRequest::default()), &[]);
+            seen(Reader::Stats, read("stats", s.stats(), &[]).map(drop));
+            seen(Reader::Events, read("events_after", s.events_after(0, 0), &[]).map(drop));
+            seen(Reader::Checkpoint, read("get_checkpoint", s.get_checkpoint("c"), &[]).map(drop));
+            let _ = read("check", s.check(), &[]);
+            let _ = read("snapshot", s.snapshot(), &[]);
+            let _ = read("export_snapshot", s.export_snapshot(), &[]);
             let _ = s.update_execution_state(bacalhau_state::UpdateExecutionStateRequest::new(
                 "e1",
                 bacalhau_state::state::LocalExecutionStateType::Cancelled,
@@ -167,29 +229,38 @@ pub fn record_decode(data: &[u8]) {
         StoreKind::Requester => {
             use bacalhau_state::jobstore::*;
             let s = builder().jobs(b);
-            let _ = s.get_job("j1");
-            let _ = s.get_jobs(&JobQuery::default());
-            let _ = s.get_in_progress_jobs();
-            let _ = s.get_job_history("j1", &JobHistoryQuery::default());
-            let _ = s.get_execution("x1");
-            let _ = s.get_executions(&GetExecutionsOptions {
-                job_id: Some("j1".into()),
-                include_job: true,
-                ..Default::default()
-            });
-            let _ = s.get_evaluation("v1");
-            let _ = s.get_evaluations("j1");
-            let _ = s.stats();
-            let _ = s.events_after(0, 0);
-            let _ = s.check();
-            let _ = s.snapshot();
-            let _ = s.export_snapshot();
+            seen(Reader::GetJob, read("get_job", s.get_job("j1"), &[]).map(drop));
+            let _ = read("get_jobs", s.get_jobs(&JobQuery::default()), &[]);
+            let _ = read("get_in_progress_jobs", s.get_in_progress_jobs(), &[]);
+            let history = s.get_job_history("j1", &JobHistoryQuery::default());
+            seen(Reader::JobHistory, read("get_job_history", history, &[]).map(drop));
+            let x1 = read("get_execution", s.get_execution("x1"), &["ExecutionNotFound"]);
+            seen(Reader::GetJobExecution, x1.map(drop).or_else(|c| if c == "Corrupt" { Err(c) } else { Ok(()) }));
+            let _ = read(
+                "get_executions",
+                s.get_executions(&GetExecutionsOptions {
+                    job_id: Some("j1".into()),
+                    include_job: true,
+                    ..Default::default()
+                }),
+                &[],
+            );
+            let v1 = read("get_evaluation", s.get_evaluation("v1"), &["EvaluationNotFound"]);
+            seen(Reader::GetEvaluation, v1.map(drop).or_else(|c| if c == "Corrupt" { Err(c) } else { Ok(()) }));
+            let _ = read("get_evaluations", s.get_evaluations("j1"), &[]);
+            seen(Reader::Stats, read("stats", s.stats(), &[]).map(drop));
+            seen(Reader::Events, read("events_after", s.events_after(0, 0), &[]).map(drop));
+            let _ = read("check", s.check(), &[]);
+            let _ = read("snapshot", s.snapshot(), &[]);
+            let _ = read("export_snapshot", s.export_snapshot(), &[]);
             let _ = s.update_job_state(UpdateJobStateRequest::new("j1", bacalhau_state::state::JobStateType::Running));
             let _ = s.create_job(job("j2"));
             let _ = s.delete_job("j1");
             let _ = s.trim_events(u64::MAX);
         }
     }
+    let want = reader(selector);
+    outcomes.into_iter().find(|(r, _)| *r == want).map(|(_, o)| o).expect("the slot's reader ran")
 }
 
 fn builder() -> StoreBuilder {
@@ -254,20 +325,21 @@ pub fn model(data: &[u8]) {
         while !c.done() && actions.len() < 64 {
             actions.push(compute_action(&mut c, true));
         }
-        compute_model::run(builder().compute(MemoryBackend::new()), &actions);
+        compute_model::run(|b| b.compute(MemoryBackend::new()), &actions);
     } else {
         let mut actions = Vec::new();
         while !c.done() && actions.len() < 64 {
             actions.push(jobs_action(&mut c, true));
         }
-        jobs_model::run(builder().jobs(MemoryBackend::new()), &actions);
+        jobs_model::run(|b| b.jobs(MemoryBackend::new()), &actions);
     }
 }
 
 fn compute_action(c: &mut Choices<'_>, nest: bool) -> compute_model::Action {
     use bacalhau_state::state::LocalExecutionStateType as L;
     use compute_model::Action;
-    match c.below(if nest { 4 } else { 3 }) {
+    // Every action kind the model has; a transaction only at the top level.
+    match c.below(if nest { 6 } else { 5 }) {
         0 => Action::Create { id: c.below(5), job: c.below(3), pre_approved: c.flag() },
         1 => Action::Update {
             id: c.below(5),
@@ -276,6 +348,8 @@ fn compute_action(c: &mut Choices<'_>, nest: bool) -> compute_model::Action {
             expect_version: c.below(4) as u64,
         },
         2 => Action::Delete { id: c.below(5) },
+        3 => Action::Trim { back: c.below(6) as u64 },
+        4 => Action::Checkpoint { name: c.below(2), seq: c.below(40) as u64 },
         _ => {
             let n = 1 + c.below(4);
             Action::Txn { actions: (0..n).map(|_| compute_action(c, false)).collect(), rollback: c.flag() }
@@ -286,7 +360,8 @@ fn compute_action(c: &mut Choices<'_>, nest: bool) -> compute_model::Action {
 fn jobs_action(c: &mut Choices<'_>, nest: bool) -> jobs_model::Action {
     use bacalhau_state::state::{ExecutionDesiredStateType as D, ExecutionStateType as X, JobStateType as J};
     use jobs_model::Action;
-    match c.below(if nest { 8 } else { 7 }) {
+    // Every action kind the model has; a transaction only at the top level.
+    match c.below(if nest { 10 } else { 9 }) {
         0 => Action::CreateJob { id: c.below(4), ns: c.below(2), gpu: c.flag() },
         1 => Action::UpdateJob { id: c.below(4), to: c.pick(J::ALL) },
         2 => Action::DeleteJob { id: c.below(4) },
@@ -299,6 +374,8 @@ fn jobs_action(c: &mut Choices<'_>, nest: bool) -> jobs_model::Action {
         },
         5 => Action::CreateEval { id: c.below(3), job: c.below(4) },
         6 => Action::DeleteEval { id: c.below(3) },
+        7 => Action::Checkpoint { name: c.below(2), seq: c.below(40) as u64 },
+        8 => Action::Trim { back: c.below(6) as u64 },
         _ => {
             let n = 1 + c.below(4);
             Action::Txn { actions: (0..n).map(|_| jobs_action(c, false)).collect(), rollback: c.flag() }

@@ -8,7 +8,7 @@ use bacalhau_state::clock::ManualClock;
 use bacalhau_state::kv::Backend;
 use bacalhau_state::{ComputeError, ExecutionStore, JobStore, JobStoreError, Policy, StoreBuilder};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Makes stores on one backend.
 pub trait Factory {
@@ -185,9 +185,40 @@ pub fn run_file<F: Factory>(factory: &mut F, file: &str, json_text: &str) -> usi
     ran
 }
 
-/// Runs one scenario; panics with the scenario, step and a diff on the first mismatch.
+/// The keys a scenario may have.
+const SCENARIO_KEYS: &[&str] = &["name", "spec", "store", "policy", "clock", "durable", "defs", "steps"];
+/// The keys of an operation step, at the top level or inside a transaction.
+const OP_KEYS: &[&str] = &["op", "args", "expect", "expectAt", "expectLen", "error", "errorContains", "save", "repeat"];
+
+/// Panics when `value` has a key outside `allowed`: a misspelt key would otherwise be ignored,
+/// and the check it was meant to make silently skipped.
+fn known_keys(at: &str, value: &Value, allowed: &[&str]) {
+    let obj = value.as_object().unwrap_or_else(|| panic!("{at}: not an object"));
+    for k in obj.keys() {
+        assert!(allowed.contains(&k.as_str()), "{at}: unknown key {k:?} (allowed here: {allowed:?})");
+    }
+}
+
+/// The keys a top-level step may have, by its kind (the first key the runner dispatches on).
+fn step_keys(step: &Value) -> &'static [&'static str] {
+    if step.get("setTime").is_some() {
+        &["setTime"]
+    } else if step.get("advanceTime").is_some() {
+        &["advanceTime"]
+    } else if step.get("reopen").is_some() {
+        &["reopen"]
+    } else if step.get("transaction").is_some() {
+        &["transaction", "rollback"]
+    } else {
+        OP_KEYS
+    }
+}
+
+/// Runs one scenario; panics with the scenario, step and a diff on the first mismatch, and on
+/// any key the format does not define.
 pub fn run_scenario<F: Factory>(factory: &mut F, file: &str, sc: &Value) {
     let name = format!("{file}: {}", sc["name"].as_str().unwrap_or("<unnamed>"));
+    known_keys(&name, sc, SCENARIO_KEYS);
     let policy = match sc["policy"].as_str() {
         Some("permissive") => Policy::Permissive,
         _ => Policy::Strict,
@@ -216,6 +247,7 @@ impl<F: Factory> Run<'_, F> {
 
     fn step(&mut self, i: usize, step: &Value) {
         let at = format!("{} [step {i}: {}]", self.scenario, step);
+        known_keys(&at, step, step_keys(step));
         if let Some(n) = step.get("setTime") {
             self.clock.set(n.as_i64().expect("setTime takes nanoseconds"));
         } else if let Some(n) = step.get("advanceTime") {
@@ -268,6 +300,7 @@ impl<F: Factory> Run<'_, F> {
             .iter()
             .enumerate()
             .flat_map(|(i, s)| {
+                known_keys(&format!("{at} [nested {i}]"), s, OP_KEYS);
                 let op = s["op"].as_str().unwrap_or_else(|| panic!("{at}: nested step {i} without op")).to_string();
                 let n = s["repeat"].as_u64().unwrap_or(1);
                 (0..n).map(move |_| (i, s, op.clone()))
@@ -425,7 +458,6 @@ pub fn matches(expected: &Value, actual: &Value, path: String) -> Result<(), Str
             }
             Ok(())
         }
-        (Value::Object(e), Value::Null) if e.values().all(|v| v.is_null() || v == &json!("$absent")) => Ok(()),
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
                 return Err(format!("{path} (length {} != {})", e.len(), a.len()));

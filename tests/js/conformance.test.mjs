@@ -30,9 +30,8 @@ function match(e, a, path) {
   if (e === '$any') return a === null || a === undefined ? path : null;
   if (e === '$absent') return a === null || a === undefined ? null : path;
   if (isObj(e)) {
-    if (a === null || a === undefined) {
-      return Object.values(e).every((v) => v === null || v === '$absent') ? null : path;
-    }
+    // A missing result is not an object without the expected keys, even when all of them are
+    // expected '$absent' (tests/conformance/README.md, Matching).
     if (!isObj(a)) return path;
     for (const [k, ev] of Object.entries(e)) {
       const bad = match(ev, a[k] ?? null, `${path}.${k}`);
@@ -69,6 +68,26 @@ function lookupPath(v, path) {
     cur = Array.isArray(cur) && /^\d+$/.test(p) ? cur[Number(p)] : cur[p];
   }
   return cur ?? null;
+}
+
+// The keys a scenario and each kind of step may have (tests/conformance/README.md, Strictness):
+// a misspelt key would otherwise be ignored, and the check it was meant to make skipped.
+const SCENARIO_KEYS = ['name', 'spec', 'store', 'policy', 'clock', 'durable', 'defs', 'steps'];
+const OP_KEYS = ['op', 'args', 'expect', 'expectAt', 'expectLen', 'error', 'errorContains', 'save', 'repeat'];
+
+function stepKeys(step) {
+  if ('setTime' in step) return ['setTime'];
+  if ('advanceTime' in step) return ['advanceTime'];
+  if ('reopen' in step) return ['reopen'];
+  if ('transaction' in step) return ['transaction', 'rollback'];
+  return OP_KEYS;
+}
+
+function knownKeys(at, value, allowed) {
+  assert.ok(isObj(value), `${at}: not an object`);
+  for (const k of Object.keys(value)) {
+    assert.ok(allowed.includes(k), `${at}: unknown key ${JSON.stringify(k)} (allowed here: ${allowed.join(', ')})`);
+  }
 }
 
 const show = (v) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `${x}n` : x));
@@ -148,6 +167,7 @@ class Run {
 
   step(i, step) {
     const at = `${this.name} [step ${i}: ${show(step).slice(0, 200)}]`;
+    knownKeys(at, step, stepKeys(step));
     if ('setTime' in step) return this.store.setTime(BigInt(step.setTime));
     if ('advanceTime' in step) return this.store.advanceTime(BigInt(step.advanceTime));
     if ('transaction' in step) return this.transaction(at, step.transaction, step.rollback === true);
@@ -166,6 +186,7 @@ class Run {
     const ROLLBACK = new Error('rollback requested by the scenario');
     const outcomes = [];
     // A nested step with `repeat` runs that many times, as at the top level.
+    steps.forEach((s, i) => knownKeys(`${at} [nested ${i}]`, s, OP_KEYS));
     const prepared = steps.flatMap((s, i) =>
       Array.from({ length: s.repeat ?? 1 }, () => [`${at} [nested ${i}]`, s, (s.args ?? []).map((a) => this.resolve(a))]),
     );
@@ -182,12 +203,28 @@ class Run {
   }
 }
 
+test('an expectation of absent fields needs an object', () => {
+  // A missing result is not an object whose keys are all absent, so an operation that wrongly
+  // returns nothing cannot pass.
+  assert.ok(match({ nextToken: '$absent' }, null, '$'));
+  assert.ok(match({ nextToken: '$absent' }, undefined, '$'));
+  assert.ok(match({ a: null }, null, '$'));
+  assert.equal(match({ nextToken: '$absent' }, { items: [] }, '$'), null);
+  assert.equal(match({ a: '$absent' }, { a: null }, '$'), null);
+});
+
+test('the scenario directory holds scenario files', () => {
+  assert.ok(files.length > 0, 'no *.json files in tests/conformance');
+});
+
 for (const file of files) {
   const scenarios = JSON.parse(readFileSync(new URL(file, dir), 'utf8'));
+  test(`${file} holds scenarios`, () => assert.ok(scenarios.length > 0, `${file}: no scenarios`));
   for (const sc of scenarios) {
     const name = `${file}: ${sc.name}`;
     const durable = sc.durable === true || sc.steps.some((s) => 'reopen' in s);
     test(name, { skip: durable && 'needs a durable backend (reopen)' }, () => {
+      knownKeys(name, sc, SCENARIO_KEYS);
       const run = new Run(sc, name);
       sc.steps.forEach((s, i) => run.step(i, s));
     });

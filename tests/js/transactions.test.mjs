@@ -30,6 +30,10 @@ test('a throw rolls back every operation and is rethrown as is', () => {
   assert.equal(e, mine);
   assert.equal(s.stats().total, 0n);
   assert.deepEqual(s.eventsAfter(0), []);
+  // The store is usable afterwards, the rolled-back IDs free again.
+  s.createExecution(exec('e-1'));
+  assert.equal(s.stats().total, 1n);
+  assert.equal(s.eventsAfter(0).length, 1);
 });
 
 test('a failed operation inside leaves nothing while the others commit', () => {
@@ -50,6 +54,8 @@ test('a store error thrown out of the callback rolls back and keeps its code', (
   }));
   assert.equal(e.code, 'JobNotFound');
   assert.equal(s.stats().jobTotal, 0n);
+  s.createJob(job('j-1'));
+  assert.equal(s.stats().jobTotal, 1n);
 });
 
 test('the handle is unusable after the callback returns or throws', () => {
@@ -70,6 +76,9 @@ test('using the store inside its own transaction throws Reentrant and rolls back
   assert.equal(e.code, 'Reentrant');
   assert.equal(s.stats().total, 0n);
   assert.equal(thrown(() => s.transaction(() => s.transaction(() => 1))).code, 'Reentrant');
+  // Neither refusal leaves the store locked.
+  s.createExecution(exec('e-2'));
+  assert.equal(s.transaction((tx) => tx.getExecution('e-2').Execution.ID), 'e-2');
 });
 
 test('a nested transaction on another store is independent', () => {
@@ -89,14 +98,35 @@ test('an async callback is refused and nothing commits', () => {
   const e = thrown(() => s.transaction(async (tx) => { tx.createExecution(exec()); }));
   assert.equal(e.code, 'InvalidArgument');
   assert.equal(s.stats().total, 0n);
+  s.transaction((tx) => tx.createExecution(exec()));
+  assert.equal(s.stats().total, 1n);
 });
 
 test('freeing the store inside its transaction throws instead of freeing memory in use', () => {
   const s = new ComputeStore(manual);
-  const e = thrown(() => s.transaction(() => s.free()));
+  const e = thrown(() => s.transaction((tx) => {
+    tx.createExecution(exec('e-1'));
+    s.free();
+  }));
+  // wasm-bindgen's own refusal to free a value a call is still using: it has no store error
+  // code, so its message is what identifies it (anything else would be a different failure).
   assert.ok(e instanceof Error);
-  // The module is intact: other stores keep working.
+  assert.match(e.message, /attempted to take ownership of Rust value while it was borrowed/);
+  // The module is intact: other stores keep working, transactions included.
   const t = new ComputeStore(manual);
-  t.createExecution(exec());
+  t.transaction((tx) => tx.createExecution(exec()));
   assert.equal(t.stats().total, 1n);
+});
+
+// wasm-bindgen's generated free() clears the object's handle before the Rust side refuses, so
+// the store is left detached: every later call throws "null pointer passed to rust", and its
+// memory is never released. Fixing that needs the bindings to keep free() from reaching a store
+// in use; until then this records the expected behaviour instead of asserting the broken one.
+test('the store keeps working after a refused free inside its transaction', {
+  todo: 'the refused free() detaches the store (wasm-bindgen clears the handle first)',
+}, () => {
+  const s = new ComputeStore(manual);
+  thrown(() => s.transaction(() => s.free()));
+  s.createExecution(exec('e-1'));
+  assert.equal(s.stats().total, 1n);
 });
