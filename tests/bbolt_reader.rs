@@ -1,4 +1,4 @@
-//! The read-only bbolt reader against real Bacalhau v1.2.1 files (`shared/fixtures/bacalhau-v1.2`)
+//! The read-only bbolt reader against real Bacalhau v1.2.1 files (`tests/fixtures/bacalhau-v1.2`)
 //! and against corrupt and synthetic inputs.
 #![cfg(feature = "bbolt")]
 
@@ -11,7 +11,7 @@ use bacalhau_state::bbolt::{
 };
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/bacalhau-v1.2");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bacalhau-v1.2");
 
 fn expected() -> Value {
     let text = std::fs::read_to_string(format!("{FIXTURES}/expected.json")).unwrap();

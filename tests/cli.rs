@@ -615,7 +615,7 @@ fn inmemory_simulate_says_nothing_persists() {
 
 /// Copies the Bacalhau v1.2 fixture repo (compute + requester bbolt stores) into the sandbox repo.
 fn legacy_repo(s: &Sandbox) -> String {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/bacalhau-v1.2");
+    let fixtures = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bacalhau-v1.2"));
     let node = "QmerwS6bZ4hp7NtJ3B6G5EyEBjoAtNHmyfzZRyxGBKCcXq";
     for (dir, file) in [("compute", "executions.db"), ("requester", "jobs.db")] {
         let to = s.repo().join(format!("{node}-{dir}"));

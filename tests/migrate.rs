@@ -1,4 +1,4 @@
-//! Migrating Bacalhau v1.2 bbolt stores (`shared/fixtures/bacalhau-v1.2`) into redb stores:
+//! Migrating Bacalhau v1.2 bbolt stores (`tests/fixtures/bacalhau-v1.2`) into redb stores:
 //! the migrated stores, read through the public store API, reproduce `expected.json`; plus dry
 //! runs, crashes at every step, damaged input, the refusal on open and the default repo paths.
 #![cfg(all(feature = "bbolt", feature = "redb"))]
@@ -19,7 +19,7 @@ use bacalhau_state::time::Timestamp;
 use bacalhau_state::{ExecutionStore, JobStore, PageRequest, StoreBuilder};
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/bacalhau-v1.2");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bacalhau-v1.2");
 
 fn expected() -> Value {
     serde_json::from_str(&fs::read_to_string(format!("{FIXTURES}/expected.json")).unwrap()).unwrap()
