@@ -4,6 +4,27 @@
 //!
 //! Every variant has a stable `code()` string (bindings expose it as `err.code`); codes never
 //! change meaning. Messages say what failed and for which ID.
+//!
+//! # Codes
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | `ExecutionNotFound`, `JobNotFound`, `EvaluationNotFound` | no record has this ID or unique ID prefix |
+//! | `ExecutionsNotFoundForJob`, `ExecutionHistoryNotFound` | the compute store has nothing for this job / execution |
+//! | `ExecutionAlreadyExists`, `JobAlreadyExists`, `EvaluationAlreadyExists` | a record with this ID exists |
+//! | `AmbiguousId` | the ID prefix matches several records |
+//! | `Validation` | the record is invalid (every problem is listed) |
+//! | `InvalidState`, `RevisionMismatch`, `UnexpectedState`, `AlreadyTerminal` | a conditional update's condition failed |
+//! | `InvalidTransition` | the policy does not allow the transition |
+//! | `InvalidArgument`, `InvalidToken` | a malformed argument or page token |
+//! | `Closed` | the store was closed |
+//! | `StoreNotEmpty`, `SnapshotInvalid` | a snapshot import was refused |
+//! | `Storage`, `StorageFull`, `Corrupt`, `Encode`, `Reentrant` | the storage engine failed; nothing was applied |
+//! | `CommitUncertain` | the commit itself failed and may have been applied |
+//!
+//! Opening a durable store (`kv::redb::OpenError`) adds `InUse`, `NewerSchema`, `WrongKind`,
+//! `NotAStore`, `LegacyBbolt`, `Io`, `Storage`, and for its journal `JournalMissing`,
+//! `NotAJournal`, `JournalForeign`, `JournalIo`, `JournalMeta`, `JournalReplay`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -105,7 +126,14 @@ impl fmt::Display for StorageError {
     }
 }
 
-impl core::error::Error for StorageError {}
+impl core::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            StorageError::CommitUncertain { cause } => Some(&**cause),
+            _ => None,
+        }
+    }
+}
 
 /// A conditional update whose condition did not hold, or whose record is terminal. Checked in the
 /// order of SPEC §2.8: expected state(s), expected revision, unexpected states, terminal.
@@ -294,7 +322,16 @@ macro_rules! family_common {
                 $ty::Validation(e)
             }
         }
-        impl core::error::Error for $ty {}
+        /// Transparent over the shared parts: their `Display` is this error's, so the source
+        /// is theirs (a `CommitUncertain` storage error's cause).
+        impl core::error::Error for $ty {
+            fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+                match self {
+                    $ty::Storage(e) => e.source(),
+                    _ => None,
+                }
+            }
+        }
     };
 }
 
@@ -515,3 +552,6 @@ impl fmt::Display for JobStoreError {
 }
 
 family_common!(JobStoreError);
+
+#[cfg(test)]
+mod tests;
