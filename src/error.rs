@@ -289,6 +289,98 @@ impl fmt::Display for ValidationError {
 
 impl core::error::Error for ValidationError {}
 
+/// Bytes of a snapshot's framing (magic 8, format version and store kind 2, CRC 4); the
+/// `snapshot` module asserts that its layout has this size.
+pub(crate) const SNAPSHOT_FRAMING: usize = 14;
+/// The snapshot format version written, and the newest one read (`snapshot::FORMAT_VERSION`).
+pub(crate) const SNAPSHOT_FORMAT_VERSION: u8 = 1;
+
+/// Why a snapshot was refused. Nothing is imported when any of these is returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// Fewer bytes than a header and checksum.
+    Truncated {
+        /// Bytes given.
+        len: usize,
+    },
+    /// Not a snapshot at all.
+    BadMagic,
+    /// Written by a newer version of this library.
+    UnsupportedVersion {
+        /// Version found.
+        found: u8,
+    },
+    /// A snapshot of the other store kind.
+    WrongKind {
+        /// Kind of the store importing.
+        expected: &'static str,
+        /// Kind byte found.
+        found: u8,
+    },
+    /// The bytes were altered or cut.
+    ChecksumMismatch {
+        /// Checksum recorded.
+        recorded: u32,
+        /// Checksum computed.
+        computed: u32,
+    },
+    /// The body does not decode.
+    Decode {
+        /// Decoder message.
+        detail: String,
+    },
+    /// The body decodes but is inconsistent (a record referring to a missing job, a bad ID...).
+    Invalid {
+        /// What is wrong.
+        detail: String,
+    },
+    /// Import requires an empty store.
+    NotEmpty,
+}
+
+impl SnapshotError {
+    /// Stable code: `SnapshotInvalid` for every defect of the bytes, `StoreNotEmpty` otherwise.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            SnapshotError::NotEmpty => "StoreNotEmpty",
+            _ => "SnapshotInvalid",
+        }
+    }
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::Truncated { len } => {
+                write!(f, "invalid snapshot: {len} bytes is shorter than header and checksum ({} bytes)", SNAPSHOT_FRAMING)
+            }
+            SnapshotError::BadMagic => f.write_str("invalid snapshot: not a bacalhau-state snapshot (bad magic)"),
+            SnapshotError::UnsupportedVersion { found } => write!(
+                f,
+                "invalid snapshot: format version {found} is newer than the supported version {SNAPSHOT_FORMAT_VERSION}"
+            ),
+            SnapshotError::WrongKind { expected, found } => {
+                let found = match found {
+                    1 => "compute",
+                    2 => "requester",
+                    _ => "unknown",
+                };
+                write!(f, "invalid snapshot: a {found} store snapshot cannot be imported into a {expected} store")
+            }
+            SnapshotError::ChecksumMismatch { recorded, computed } => write!(
+                f,
+                "invalid snapshot: checksum mismatch (recorded {recorded:08x}, computed {computed:08x}): truncated or altered"
+            ),
+            SnapshotError::Decode { detail } => write!(f, "invalid snapshot: body does not decode: {detail}"),
+            SnapshotError::Invalid { detail } => write!(f, "invalid snapshot: {detail}"),
+            SnapshotError::NotEmpty => f.write_str("snapshot import needs an empty store"),
+        }
+    }
+}
+
+impl core::error::Error for SnapshotError {}
+
 fn write_ambiguous(f: &mut fmt::Formatter<'_>, noun: &str, prefix: &str, matches: &[String]) -> fmt::Result {
     write!(f, "{noun} ID prefix {} is ambiguous: matches [", Quoted(prefix))?;
     for (i, m) in matches.iter().enumerate() {
@@ -387,7 +479,7 @@ pub enum ComputeError {
     /// The store was closed.
     Closed,
     /// A snapshot was refused.
-    Snapshot(crate::snapshot::SnapshotError),
+    Snapshot(SnapshotError),
     /// The storage engine failed. Nothing of the operation was applied, except when the code is
     /// `CommitUncertain` (see [`StorageError::CommitUncertain`]).
     Storage(StorageError),
@@ -500,7 +592,7 @@ pub enum JobStoreError {
     /// The store was closed.
     Closed,
     /// A snapshot was refused.
-    Snapshot(crate::snapshot::SnapshotError),
+    Snapshot(SnapshotError),
     /// The storage engine failed. Nothing of the operation was applied, except when the code is
     /// `CommitUncertain` (see [`StorageError::CommitUncertain`]).
     Storage(StorageError),

@@ -7,7 +7,6 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
-use crate::snapshot::SnapshotError;
 
 fn storage() -> Vec<StorageError> {
     let all = vec![
