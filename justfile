@@ -86,7 +86,7 @@ wasm_std_features := "-Zbuild-std-features=optimize_for_size"
 # before -Oz, which -Oz then shrinks further: 0.4 KB less gzipped (measured; run twice it grows
 # again), the same Node lifecycle rate within noise (27-31k ops/s both ways, alternating runs).
 # `--remove-producers-section`: the toolchain-telemetry custom section (0.1 KB), read by no loader.
-# The gzipped module's budget (issue 4: 150 KiB). Over it, `just wasm` (and so CI) fails.
+# The gzipped module's budget (150 KiB). Over it, `just wasm` (and so CI) fails.
 wasm_budget := "153600"
 
 # Build the JS package in pkg/ (release wasm -> wasm-bindgen -> wasm-opt -Oz); prints the gzipped size.
@@ -140,7 +140,7 @@ _check-wasm-bindgen:
         exit 1
     fi
 
-# The benchmark suite (issue 7): each workload on our store and on raw redb, one table with the
+# The benchmark suite: each workload on our store and on raw redb, one table with the
 # ratios and targets (docs/performance.md). Quick by default; `just bench --full` adds the 1M rows.
 # The wasm row uses pkg/ as built by `just wasm`.
 bench *args:

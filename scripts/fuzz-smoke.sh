@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz smoke for CI (issue 6): each cargo-fuzz target for FUZZ_SECONDS (default 60) seconds,
+# Fuzz smoke for CI: each cargo-fuzz target for FUZZ_SECONDS (default 60) seconds,
 # starting from the committed seeds (fuzz/seeds/<target>). Needs cargo-fuzz and libFuzzer's
 # nightly flags, which RUSTC_BOOTSTRAP=1 unlocks on the stable toolchain. When the toolchain
 # cannot run it, says so and exits 0: tests/fuzz_regressions.rs replays the seeds and every

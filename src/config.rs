@@ -26,6 +26,8 @@
 use alloc::string::{String, ToString};
 use core::fmt;
 
+use crate::kv::StoreKind;
+
 #[cfg(feature = "std")]
 use std::{
     collections::{BTreeMap, HashMap},
@@ -90,18 +92,13 @@ impl core::str::FromStr for StoreType {
     }
 }
 
-/// Which of the node's two stores a setting belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum StoreRole {
-    /// The compute node's execution store.
-    Compute,
-    /// The requester's job store.
-    Requester,
-}
+/// Which of the node's two stores a setting belongs to: the store kind itself, whose settings
+/// (variables, flags, default paths) are defined here.
+pub use crate::kv::StoreKind as StoreRole;
 
-impl StoreRole {
+impl StoreKind {
     /// Both roles, in the order a node opens them.
-    pub const ALL: [StoreRole; 2] = [StoreRole::Compute, StoreRole::Requester];
+    pub const ALL: [StoreKind; 2] = [StoreKind::Compute, StoreKind::Requester];
 
     /// The environment variable holding the store type.
     pub fn type_env(self) -> &'static str {
@@ -181,7 +178,7 @@ impl StoreRole {
     }
 }
 
-impl fmt::Display for StoreRole {
+impl fmt::Display for StoreKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Compute => "compute execution store",

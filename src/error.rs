@@ -4,6 +4,27 @@
 //!
 //! Every variant has a stable `code()` string (bindings expose it as `err.code`); codes never
 //! change meaning. Messages say what failed and for which ID.
+//!
+//! # Codes
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | `ExecutionNotFound`, `JobNotFound`, `EvaluationNotFound` | no record has this ID or unique ID prefix |
+//! | `ExecutionsNotFoundForJob`, `ExecutionHistoryNotFound` | the compute store has nothing for this job / execution |
+//! | `ExecutionAlreadyExists`, `JobAlreadyExists`, `EvaluationAlreadyExists` | a record with this ID exists |
+//! | `AmbiguousId` | the ID prefix matches several records |
+//! | `Validation` | the record is invalid (every problem is listed) |
+//! | `InvalidState`, `RevisionMismatch`, `UnexpectedState`, `AlreadyTerminal` | a conditional update's condition failed |
+//! | `InvalidTransition` | the policy does not allow the transition |
+//! | `InvalidArgument`, `InvalidToken` | a malformed argument or page token |
+//! | `Closed` | the store was closed |
+//! | `StoreNotEmpty`, `SnapshotInvalid` | a snapshot import was refused |
+//! | `Storage`, `StorageFull`, `Corrupt`, `Encode`, `Reentrant` | the storage engine failed; nothing was applied |
+//! | `CommitUncertain` | the commit itself failed and may have been applied |
+//!
+//! Opening a durable store (`kv::redb::OpenError`) adds `InUse`, `NewerSchema`, `WrongKind`,
+//! `NotAStore`, `LegacyBbolt`, `Io`, `Storage`, and for its journal `JournalMissing`,
+//! `NotAJournal`, `JournalForeign`, `JournalIo`, `JournalMeta`, `JournalReplay`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -105,7 +126,14 @@ impl fmt::Display for StorageError {
     }
 }
 
-impl core::error::Error for StorageError {}
+impl core::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            StorageError::CommitUncertain { cause } => Some(&**cause),
+            _ => None,
+        }
+    }
+}
 
 /// A conditional update whose condition did not hold, or whose record is terminal. Checked in the
 /// order of SPEC §2.8: expected state(s), expected revision, unexpected states, terminal.
@@ -261,6 +289,98 @@ impl fmt::Display for ValidationError {
 
 impl core::error::Error for ValidationError {}
 
+/// Bytes of a snapshot's framing (magic 8, format version and store kind 2, CRC 4); the
+/// `snapshot` module asserts that its layout has this size.
+pub(crate) const SNAPSHOT_FRAMING: usize = 14;
+/// The snapshot format version written, and the newest one read (`snapshot::FORMAT_VERSION`).
+pub(crate) const SNAPSHOT_FORMAT_VERSION: u8 = 1;
+
+/// Why a snapshot was refused. Nothing is imported when any of these is returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// Fewer bytes than a header and checksum.
+    Truncated {
+        /// Bytes given.
+        len: usize,
+    },
+    /// Not a snapshot at all.
+    BadMagic,
+    /// Written by a newer version of this library.
+    UnsupportedVersion {
+        /// Version found.
+        found: u8,
+    },
+    /// A snapshot of the other store kind.
+    WrongKind {
+        /// Kind of the store importing.
+        expected: &'static str,
+        /// Kind byte found.
+        found: u8,
+    },
+    /// The bytes were altered or cut.
+    ChecksumMismatch {
+        /// Checksum recorded.
+        recorded: u32,
+        /// Checksum computed.
+        computed: u32,
+    },
+    /// The body does not decode.
+    Decode {
+        /// Decoder message.
+        detail: String,
+    },
+    /// The body decodes but is inconsistent (a record referring to a missing job, a bad ID...).
+    Invalid {
+        /// What is wrong.
+        detail: String,
+    },
+    /// Import requires an empty store.
+    NotEmpty,
+}
+
+impl SnapshotError {
+    /// Stable code: `SnapshotInvalid` for every defect of the bytes, `StoreNotEmpty` otherwise.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            SnapshotError::NotEmpty => "StoreNotEmpty",
+            _ => "SnapshotInvalid",
+        }
+    }
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::Truncated { len } => {
+                write!(f, "invalid snapshot: {len} bytes is shorter than header and checksum ({} bytes)", SNAPSHOT_FRAMING)
+            }
+            SnapshotError::BadMagic => f.write_str("invalid snapshot: not a bacalhau-state snapshot (bad magic)"),
+            SnapshotError::UnsupportedVersion { found } => write!(
+                f,
+                "invalid snapshot: format version {found} is newer than the supported version {SNAPSHOT_FORMAT_VERSION}"
+            ),
+            SnapshotError::WrongKind { expected, found } => {
+                let found = match found {
+                    1 => "compute",
+                    2 => "requester",
+                    _ => "unknown",
+                };
+                write!(f, "invalid snapshot: a {found} store snapshot cannot be imported into a {expected} store")
+            }
+            SnapshotError::ChecksumMismatch { recorded, computed } => write!(
+                f,
+                "invalid snapshot: checksum mismatch (recorded {recorded:08x}, computed {computed:08x}): truncated or altered"
+            ),
+            SnapshotError::Decode { detail } => write!(f, "invalid snapshot: body does not decode: {detail}"),
+            SnapshotError::Invalid { detail } => write!(f, "invalid snapshot: {detail}"),
+            SnapshotError::NotEmpty => f.write_str("snapshot import needs an empty store"),
+        }
+    }
+}
+
+impl core::error::Error for SnapshotError {}
+
 fn write_ambiguous(f: &mut fmt::Formatter<'_>, noun: &str, prefix: &str, matches: &[String]) -> fmt::Result {
     write!(f, "{noun} ID prefix {} is ambiguous: matches [", Quoted(prefix))?;
     for (i, m) in matches.iter().enumerate() {
@@ -294,7 +414,16 @@ macro_rules! family_common {
                 $ty::Validation(e)
             }
         }
-        impl core::error::Error for $ty {}
+        /// Transparent over the shared parts: their `Display` is this error's, so the source
+        /// is theirs (a `CommitUncertain` storage error's cause).
+        impl core::error::Error for $ty {
+            fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+                match self {
+                    $ty::Storage(e) => e.source(),
+                    _ => None,
+                }
+            }
+        }
     };
 }
 
@@ -350,7 +479,7 @@ pub enum ComputeError {
     /// The store was closed.
     Closed,
     /// A snapshot was refused.
-    Snapshot(crate::snapshot::SnapshotError),
+    Snapshot(SnapshotError),
     /// The storage engine failed. Nothing of the operation was applied, except when the code is
     /// `CommitUncertain` (see [`StorageError::CommitUncertain`]).
     Storage(StorageError),
@@ -463,7 +592,7 @@ pub enum JobStoreError {
     /// The store was closed.
     Closed,
     /// A snapshot was refused.
-    Snapshot(crate::snapshot::SnapshotError),
+    Snapshot(SnapshotError),
     /// The storage engine failed. Nothing of the operation was applied, except when the code is
     /// `CommitUncertain` (see [`StorageError::CommitUncertain`]).
     Storage(StorageError),
@@ -515,3 +644,6 @@ impl fmt::Display for JobStoreError {
 }
 
 family_common!(JobStoreError);
+
+#[cfg(test)]
+mod tests;

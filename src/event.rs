@@ -8,8 +8,7 @@ use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::compact;
-use crate::compute::Stored;
-use crate::model::{Evaluation, Execution, Job, LocalExecutionState, LocalView};
+use crate::model::{Evaluation, Execution, Job, LocalExecutionState, LocalView, Stored};
 use crate::state::LocalExecutionStateType;
 use crate::time::Timestamp;
 

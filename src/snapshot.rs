@@ -10,9 +10,7 @@
 //! a `BTreeMap`, so the encoding is deterministic: wasm and native exports of equal stores are
 //! byte-identical.
 
-use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -32,96 +30,15 @@ pub(crate) const CRC32: crc::Crc<u32, crc::Table<1>> = crc::Crc::<u32, crc::Tabl
 /// The first bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BACSNAP\0";
 /// The format version written (and the newest one read).
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = crate::error::SNAPSHOT_FORMAT_VERSION;
 
 const HEADER: usize = MAGIC.len() + 2;
 const TRAILER: usize = 4;
 
-/// Why a snapshot was refused. Nothing is imported when any of these is returned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SnapshotError {
-    /// Fewer bytes than a header and checksum.
-    Truncated {
-        /// Bytes given.
-        len: usize,
-    },
-    /// Not a snapshot at all.
-    BadMagic,
-    /// Written by a newer version of this library.
-    UnsupportedVersion {
-        /// Version found.
-        found: u8,
-    },
-    /// A snapshot of the other store kind.
-    WrongKind {
-        /// Kind of the store importing.
-        expected: &'static str,
-        /// Kind byte found.
-        found: u8,
-    },
-    /// The bytes were altered or cut.
-    ChecksumMismatch {
-        /// Checksum recorded.
-        recorded: u32,
-        /// Checksum computed.
-        computed: u32,
-    },
-    /// The body does not decode.
-    Decode {
-        /// Decoder message.
-        detail: String,
-    },
-    /// The body decodes but is inconsistent (a record referring to a missing job, a bad ID...).
-    Invalid {
-        /// What is wrong.
-        detail: String,
-    },
-    /// Import requires an empty store.
-    NotEmpty,
-}
+pub use crate::error::SnapshotError;
 
-impl SnapshotError {
-    /// Stable code: `SnapshotInvalid` for every defect of the bytes, `StoreNotEmpty` otherwise.
-    pub const fn code(&self) -> &'static str {
-        match self {
-            SnapshotError::NotEmpty => "StoreNotEmpty",
-            _ => "SnapshotInvalid",
-        }
-    }
-}
-
-impl fmt::Display for SnapshotError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SnapshotError::Truncated { len } => {
-                write!(f, "invalid snapshot: {len} bytes is shorter than header and checksum ({} bytes)", HEADER + TRAILER)
-            }
-            SnapshotError::BadMagic => f.write_str("invalid snapshot: not a bacalhau-state snapshot (bad magic)"),
-            SnapshotError::UnsupportedVersion { found } => write!(
-                f,
-                "invalid snapshot: format version {found} is newer than the supported version {FORMAT_VERSION}"
-            ),
-            SnapshotError::WrongKind { expected, found } => {
-                let found = match found {
-                    1 => "compute",
-                    2 => "requester",
-                    _ => "unknown",
-                };
-                write!(f, "invalid snapshot: a {found} store snapshot cannot be imported into a {expected} store")
-            }
-            SnapshotError::ChecksumMismatch { recorded, computed } => write!(
-                f,
-                "invalid snapshot: checksum mismatch (recorded {recorded:08x}, computed {computed:08x}): truncated or altered"
-            ),
-            SnapshotError::Decode { detail } => write!(f, "invalid snapshot: body does not decode: {detail}"),
-            SnapshotError::Invalid { detail } => write!(f, "invalid snapshot: {detail}"),
-            SnapshotError::NotEmpty => f.write_str("snapshot import needs an empty store"),
-        }
-    }
-}
-
-impl core::error::Error for SnapshotError {}
+// The error's messages quote the framing's size; it is defined beside the error.
+const _: () = assert!(HEADER + TRAILER == crate::error::SNAPSHOT_FRAMING);
 
 const fn kind_byte(kind: StoreKind) -> u8 {
     match kind {

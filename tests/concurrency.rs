@@ -1,4 +1,4 @@
-//! Concurrency (issue 6, native): the stores are `Send + Sync`; threads doing conditional
+//! Concurrency (native): the stores are `Send + Sync`; threads doing conditional
 //! updates on shared records lose no update and see only typed conflicts; readers never observe
 //! a half-applied transaction; event sequence numbers stay gap-free and in commit order. Every
 //! test runs on the memory backend and on redb.

@@ -14,12 +14,11 @@
 mod events;
 mod history;
 mod maintenance;
-mod record;
 mod tx;
 
+pub(crate) use crate::model::Stored;
 pub(crate) use history::StoredHistory;
 pub use maintenance::ComputeSnapshot;
-pub(crate) use record::Stored;
 pub use tx::ComputeTx;
 
 use alloc::collections::BTreeMap;

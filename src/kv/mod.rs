@@ -226,7 +226,7 @@ pub trait Backend {
 
 /// Which store a backend holds; recorded in durable files so that a compute store is never
 /// opened as a job store or the other way round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StoreKind {
     /// The compute node's execution store.
     Compute,

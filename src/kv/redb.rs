@@ -23,14 +23,16 @@
 //!
 //! # Durable commits
 //!
-//! A commit with [`Durability::Immediate`] is durable when it returns. By default
-//! ([`RedbOptions::journal`]) a writer makes it so with the commit journal beside the file
-//! (`<path>.journal`, [`journal_path`]): the transaction's changes are appended there and synced,
-//! and the redb commit itself skips its sync; every [`JOURNAL_CAPACITY`] bytes of journal, and at close, one redb
-//! durable commit makes the file whole again. An open after a crash replays the journal. A store
-//! operation writes six or seven tables, so this halves the bytes synced per operation; the
-//! format and its invariants are in `src/kv/redb/journal.rs`. Moving a store means moving a
-//! closed one (a clean close leaves nothing in the journal that the file lacks).
+//! A commit with [`Durability::Immediate`] is durable when it returns. A writer makes it so with
+//! the commit journal beside the file (`<path>.journal`, [`journal_path`]): the transaction's
+//! changes are appended there and synced (one sync for every thread committing at the time),
+//! and the redb commit itself skips its sync; every [`RedbOptions::checkpoint_bytes`] of journal,
+//! and at close, one redb durable commit makes the file whole again. Every writable open, by path
+//! or over a custom backend, recovers the journal before anything is written: it replays the
+//! frames the file lacks, or refuses with [`OpenError::Journal`] when a store that was not closed
+//! cleanly has no journal of its own. A store operation writes six or seven tables, so this
+//! halves the bytes synced per operation; the format, its invariants and its defences are in
+//! `src/kv/redb/journal/`. Move or copy a store while it is closed.
 //!
 //! # Read-only inspection while a node runs
 //!
@@ -45,14 +47,16 @@
 //! * With `shared_readers = true` the writer uses redb's `ConcurrencyMode::SingleWriter`: any
 //!   number of [`RedbBackend::open_read_only`] handles (other processes, or this one) may open the
 //!   store while it is open for writing, and every new read transaction of theirs sees the
-//!   writer's latest commit. The price: [`Durability::None`] is not available to a writer that
-//!   shares the file (redb refuses it, since such a commit would exist only in the writer's
-//!   memory), so it is upgraded to [`Durability::Immediate`]; and beginning a read transaction
-//!   costs a few microseconds more (byte-range locks).
+//!   writer's latest commit. The price: redb makes no non-durable commits in this mode (such a
+//!   commit would exist only in the writer's memory), so every commit is a redb durable commit
+//!   (quick-repair, two-phase) instead of a journal frame, [`Durability::None`] is upgraded to
+//!   [`Durability::Immediate`], and beginning a read transaction costs a few microseconds more
+//!   (byte-range locks). The writer still recovers the journal at open like any other.
 //! * A read-only handle refuses every write: [`Backend::begin_write`] fails with
-//!   [`StorageError::Backend`] ("store is open read-only"). It never repairs a file; a store whose
-//!   writer crashed and that nobody reopened since may fail to open read-only with
-//!   [`OpenError::Storage`] until a writer has opened (and so repaired) it.
+//!   [`StorageError::Backend`] ("store is open read-only"). It never repairs a file or replays a
+//!   journal: a store whose writer crashed and that nobody reopened since fails to open read-only
+//!   with [`OpenError::Storage`] (or [`OpenError::Journal`]) until a writer has opened (and so
+//!   recovered) it.
 
 use core::ops::Bound;
 use std::cell::RefCell;

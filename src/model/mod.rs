@@ -9,6 +9,7 @@ mod history;
 mod job;
 mod local;
 mod size;
+mod stored;
 
 pub use evaluation::Evaluation;
 pub use execution::{AllocatedResources, Execution, RunCommandResult, SpecConfig};
@@ -16,6 +17,7 @@ pub use history::{JobHistory, LocalStateHistory, StateChange};
 pub use job::{Constraint, Job, JobType, Task};
 pub use local::LocalExecutionState;
 pub(crate) use local::LocalView;
+pub(crate) use stored::Stored;
 
 use alloc::string::String;
 use alloc::vec::Vec;

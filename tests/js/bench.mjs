@@ -1,4 +1,4 @@
-// The memory-backend lifecycle workload of the benchmark suite (issue 7), in Node through the
+// The memory-backend lifecycle workload of the benchmark suite, in Node through the
 // wasm package in pkg/ (built by `just wasm`): per execution, createExecution, then
 // Created -> BidAccepted -> Running -> Publishing -> Completed, each a conditional
 // updateExecutionState (expected state + version) in its own transaction. The record mirrors

@@ -119,10 +119,6 @@ impl fmt::Display for OpenError {
                 write!(f, "{} is not a bacalhau-state store: found {found}", path.display())
             }
             OpenError::LegacyBbolt { path, kind } => {
-                let role = match kind {
-                    StoreKind::Compute => crate::config::StoreRole::Compute,
-                    StoreKind::Requester => crate::config::StoreRole::Requester,
-                };
                 let shown = path.display().to_string();
                 let quoted = if shown.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
                     shown.clone()
@@ -134,7 +130,7 @@ impl fmt::Display for OpenError {
                     "{shown} is a Bacalhau v1.x bbolt {} store; it is left untouched. Convert it with: \
                      bacalhau-state migrate {} {quoted} (the bbolt file is kept as {shown}.bbolt-backup)",
                     kind.as_str(),
-                    role.path_flag()
+                    kind.path_flag()
                 )
             }
             OpenError::Io { path, source } => {

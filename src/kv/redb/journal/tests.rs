@@ -198,3 +198,44 @@ fn after_a_crash_redb_finds_the_checkpoints_allocator_state_and_runs_no_full_rep
     let last = format!("key-039-{}", "x".repeat(400));
     assert_eq!(get(&r, &last).as_deref(), Some(last.as_str()), "the frames after the last checkpoint were replayed");
 }
+
+#[test]
+fn every_open_and_journal_error_code_is_distinct_and_documented() {
+    use std::path::PathBuf;
+    let p = PathBuf::new;
+    let journal = [
+        JournalError::Missing { store: p(), journal: p() },
+        JournalError::NotAJournal { store: p(), journal: p(), store_clean: true },
+        JournalError::Foreign { store: p(), journal: p(), found: String::new(), expected: String::new() },
+        JournalError::Io { journal: p(), op: "read", source: io::Error::other("x") },
+        JournalError::Meta { detail: String::new() },
+        JournalError::Replay { journal: p(), detail: String::new() },
+    ];
+    let mut codes: Vec<&str> = journal.iter().map(JournalError::code).collect();
+    for e in &journal {
+        match e {
+            JournalError::Missing { .. }
+            | JournalError::NotAJournal { .. }
+            | JournalError::Foreign { .. }
+            | JournalError::Io { .. }
+            | JournalError::Meta { .. }
+            | JournalError::Replay { .. } => {}
+        }
+    }
+    use super::super::OpenError;
+    let open = [
+        OpenError::InUse { path: p() },
+        OpenError::NewerSchema { path: p(), found: 9, supported: 3 },
+        OpenError::WrongKind { path: p(), expected: StoreKind::Compute, found: String::new() },
+        OpenError::NotAStore { path: p(), found: String::new() },
+        OpenError::LegacyBbolt { path: p(), kind: StoreKind::Compute },
+        OpenError::Io { path: p(), source: io::Error::other("x") },
+        OpenError::Storage { path: p(), detail: String::new() },
+    ];
+    codes.extend(open.iter().map(OpenError::code));
+    let doc = include_str!("../../../error.rs");
+    for (i, code) in codes.iter().enumerate() {
+        assert!(doc.contains(&format!("`{code}`")), "{code} is not in the table of codes in src/error.rs");
+        assert!(!codes[..i].contains(code), "two open errors share the code {code}");
+    }
+}

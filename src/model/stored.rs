@@ -11,7 +11,7 @@
 use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{LocalExecutionState, LocalView};
+use super::{LocalExecutionState, LocalView};
 use crate::state::LocalExecutionStateType;
 use crate::time::Timestamp;
 
