@@ -25,5 +25,5 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 git clone --quiet "$PWD" "$tmp/repo"
 (cd "$tmp/repo" && CARGO_TARGET_DIR="$root/target" cargo test --features cli,bbolt \
-    --test migrate --test bbolt_reader --test cli)
+    --test migrate --test bbolt_reader --test cli --test old_stores)
 echo "[ci] fixture tests from a bare clone: $((SECONDS - start))s"
