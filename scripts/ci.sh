@@ -14,11 +14,12 @@ just ci
 echo "[ci] just ci: $((SECONDS - start))s"
 
 # The tests must own their data: a checkout that finds its fixtures only because some directory
-# happens to sit next to it (say `../shared`) passes here and fails everywhere else. So clone the
-# committed tree into `$tmp/repo`, where `$tmp/repo/..` holds nothing else, and run the tests that
-# read fixture files there. CARGO_TARGET_DIR is the main `target`, so the dependencies `just ci`
-# just built are reused and only this crate's test binaries compile again (a clone at another path
-# is another package to cargo). A local run tests the last commit, not uncommitted edits.
+# happens to sit next to it (a sibling checkout holding them) passes here and fails everywhere
+# else. So clone the committed tree into `$tmp/repo`, where `$tmp/repo/..` holds nothing else,
+# and run the tests that read fixture files there. CARGO_TARGET_DIR is the main `target`, so the
+# dependencies `just ci` just built are reused and only this crate's test binaries compile again
+# (a clone at another path is another package to cargo). A local run tests the last commit, not
+# uncommitted edits.
 start=$SECONDS
 root=$PWD
 tmp=$(mktemp -d)
