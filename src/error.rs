@@ -30,7 +30,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-pub use crate::quote::Quoted;
+pub(crate) mod quote;
+pub use quote::Quoted;
 
 /// Which kind of record an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

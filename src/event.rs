@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
-use crate::compact;
+use crate::codec::compact;
 use crate::model::{Evaluation, Execution, Job, LocalExecutionState, LocalView, Stored};
 use crate::state::LocalExecutionStateType;
 use crate::time::Timestamp;

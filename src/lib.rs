@@ -5,26 +5,21 @@
 extern crate alloc;
 
 mod builder;
-pub mod clock;
-mod compact;
+mod codec;
+mod lifecycle;
+pub use lifecycle::{condition, state, transition};
 pub mod compute;
-pub mod condition;
 pub mod error;
 pub mod event;
 pub mod jobstore;
 pub mod kv;
-pub mod limits;
 pub mod model;
-pub mod page;
 pub mod selector;
 pub mod snapshot;
-pub mod state;
 pub mod time;
-pub mod transition;
 
-mod quote;
-mod shell;
-pub use shell::CheckReport;
+mod store;
+pub use store::{clock, limits, page, CheckReport};
 mod sync;
 
 #[cfg(feature = "bbolt")]

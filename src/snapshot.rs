@@ -16,16 +16,8 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::kv::StoreKind;
 
-mod cbor;
-
-/// The error of [`from_cbor`]: the variants of ciborium's decoding error for a byte slice, with a
-/// readable message (see `snapshot/cbor.rs`).
-pub type CborError = cbor::Error;
-
-/// CRC-32 (IEEE, as zlib and crc32fast compute it) with a single 1 KiB table: snapshots and
-/// page tokens are not hot paths, and the 16 KiB slice-by-16 tables would weigh on the wasm
-/// package.
-pub(crate) const CRC32: crc::Crc<u32, crc::Table<1>> = crc::Crc::<u32, crc::Table<1>>::new(&crc::CRC_32_ISO_HDLC);
+use crate::codec::CRC32;
+pub use crate::codec::{from_cbor, CborError};
 
 /// The first bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BACSNAP\0";
@@ -79,15 +71,6 @@ pub fn to_cbor<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, crate::error
     let mut sink = crate::limits::CborSink { n: 0, limit: usize::MAX, buf: Some(Vec::with_capacity(1024)) };
     ciborium::into_writer(value, &mut sink).map_err(encode_error)?;
     Ok(sink.buf.unwrap_or_default())
-}
-
-/// Decodes one CBOR item as a `T`, exactly as `ciborium::from_reader(bytes)` does (same values,
-/// same errors but for how a non-integral float is named in a message, see [`CborError`];
-/// trailing bytes are ignored), with a decoder built for code size: every CBOR the
-/// core reads goes through it (snapshot bodies, and the wasm bindings' arguments), so each type's
-/// deserializer is compiled once and small. See `snapshot/cbor.rs`.
-pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CborError> {
-    T::deserialize(&mut cbor::Decoder::new(bytes))
 }
 
 /// `Deserialize` for a snapshot body: a map holding every one of these fields (unknown keys

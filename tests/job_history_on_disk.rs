@@ -1,4 +1,4 @@
-//! The job store's history on disk (schema 3, src/jobstore/history.rs): entries are arrays
+//! The job store's history on disk (schema 3, src/jobstore/history_entries.rs): entries are arrays
 //! without their job ID, and entries an older build wrote as maps still read beside them.
 #![cfg(feature = "redb")]
 

@@ -33,7 +33,7 @@ fn delete_key(id: &str, seq: u64) -> KeyBuf {
 /// The event number of a [`DELETES`] key.
 fn deleted_by(key: &[u8]) -> Result<u64, StorageError> {
     let mut r = KeyReader::new(key);
-    r.str().and(r.u64()).ok_or_else(|| crate::shell::corrupt_key(DELETES))
+    r.str().and(r.u64()).ok_or_else(|| crate::store::corrupt_key(DELETES))
 }
 
 /// Indexes the deletion of `id` by event `seq`.
@@ -205,5 +205,5 @@ pub(crate) fn check<T: ReadTxn>(txn: &T, problems: &mut Vec<String>) -> Result<(
             return Ok(());
         }
     }
-    crate::shell::diff_index(txn, DELETES, &expected, problems)
+    crate::store::diff_index(txn, DELETES, &expected, problems)
 }

@@ -13,10 +13,10 @@ use crate::event::Event;
 use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
-use crate::shell::{
+use crate::snapshot::{self, SnapshotError};
+use crate::store::{
     bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport, StateCounts,
 };
-use crate::snapshot::{self, SnapshotError};
 
 /// Everything a compute store holds, in key order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -59,7 +59,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
             snap.executions.push(v.into_record());
             Ok(true)
         })?;
-        snap.history = super::history::all(self.txn())?;
+        snap.history = super::history_rows::all(self.txn())?;
         snap.events = super::events::events_after(self.txn(), 0, 0)?;
         snap.checkpoints = LOG.checkpoints(self.txn())?;
         Ok(snap)
@@ -157,7 +157,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 records.insert(String::from(rec.id()), rec);
             }
         }
-        super::history::import(txn, snap.history)?;
+        super::history_rows::import(txn, snap.history)?;
         let (events, deletes) = super::events::for_import::<T>(snap.events, &records);
         for (id, seq) in deletes {
             super::events::index_delete(txn, &id, seq)?;

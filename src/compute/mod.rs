@@ -12,12 +12,14 @@
 //! operations into one atomic (and, on a durable backend, one fsync'd) commit.
 
 mod events;
-mod history;
+mod history_rows;
 mod maintenance;
 mod tx;
 
+pub(crate) use crate::lifecycle::compute::decide_state_update;
+pub use crate::lifecycle::compute::{apply_state_update, validate_new_execution, UpdateExecutionStateRequest};
 pub(crate) use crate::model::Stored;
-pub(crate) use history::StoredHistory;
+pub(crate) use history_rows::StoredHistory;
 pub use maintenance::ComputeSnapshot;
 pub use tx::ComputeTx;
 
@@ -26,17 +28,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::condition::{not_terminal, Conditions};
-use crate::error::{ComputeError, ConditionError, RecordKind};
+use crate::error::ComputeError;
 use crate::event::SharedObject;
 use crate::kv::memory::MemoryBackend;
 use crate::kv::{Backend, Table};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{Page, PageRequest};
-use crate::shell::{read_op, write_op, LogTables, Shell};
 use crate::state::LocalExecutionStateType;
-use crate::time::Timestamp;
-use crate::transition::Policy;
+use crate::store::{read_op, write_op, LogTables, StoreCore};
 
 /// Records are kept as [`Stored`] versions, shared with the events of their changes; a version
 /// encodes as the record it stands for, so this changes nothing on disk.
@@ -58,44 +57,6 @@ pub(crate) const EVENTS_SCOPE_LIST: u8 = 2;
 /// The comment of every creation history entry (as Bacalhau writes it).
 pub const CREATED_COMMENT: &str = "LocalExecutionState created";
 
-/// A conditional state change (SPEC §3.2).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct UpdateExecutionStateRequest {
-    /// Execution ID (or unique prefix).
-    pub execution_id: String,
-    /// Target state.
-    pub new_state: LocalExecutionStateType,
-    /// When non-empty, the current state must be one of these.
-    pub expected_states: Vec<LocalExecutionStateType>,
-    /// When non-zero, the current version must equal it.
-    pub expected_version: u64,
-    /// Recorded in the history entry.
-    pub comment: String,
-}
-
-impl UpdateExecutionStateRequest {
-    /// An unconditional change to `new_state`.
-    pub fn new(execution_id: impl Into<String>, new_state: LocalExecutionStateType) -> Self {
-        Self { execution_id: execution_id.into(), new_state, ..Self::default() }
-    }
-    /// Requires the current state to be one of `states`.
-    pub fn expecting(mut self, states: &[LocalExecutionStateType]) -> Self {
-        self.expected_states = states.to_vec();
-        self
-    }
-    /// Requires the current version to be `version`.
-    pub fn expecting_version(mut self, version: u64) -> Self {
-        self.expected_version = version;
-        self
-    }
-    /// Sets the history comment.
-    pub fn with_comment(mut self, comment: impl Into<String>) -> Self {
-        self.comment = comment.into();
-        self
-    }
-}
-
 /// Per-state counts and totals.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,93 +69,9 @@ pub struct ComputeStats {
     pub last_event_seq: u64,
 }
 
-/// Bacalhau's `ValidateNewExecution`: state `Created` or `BidAccepted`, version 1 (SPEC §3.1).
-pub fn validate_new_execution(s: &LocalExecutionState) -> Result<(), ComputeError> {
-    use LocalExecutionStateType::{BidAccepted, Created};
-    if !matches!(s.state, Created | BidAccepted) {
-        return Err(ConditionError::StateMismatch {
-            kind: RecordKind::LocalExecution,
-            id: s.execution.id.clone(),
-            actual: s.state.name(),
-            expected: alloc::vec![Created.name(), BidAccepted.name()],
-        }
-        .into());
-    }
-    if s.version != 1 {
-        return Err(ConditionError::RevisionMismatch {
-            kind: RecordKind::LocalExecution,
-            id: s.execution.id.clone(),
-            actual: s.version,
-            expected: 1,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-/// The state machine step: applies `req` to `current` at time `now`, or says why not. Checks run
-/// in SPEC §2.8 order (expected states, version, terminal, then the policy), so the error a
-/// caller sees matches Bacalhau's for the same situation. Pure: no I/O, no clock.
-pub fn apply_state_update(
-    current: &LocalExecutionState,
-    req: &UpdateExecutionStateRequest,
-    policy: Policy,
-    now: Timestamp,
-) -> Result<(LocalExecutionState, LocalStateHistory), ComputeError> {
-    check_state_update(current.id(), current.state, current.version, req, policy)?;
-    let mut next = current.clone();
-    next.state = req.new_state;
-    next.version += 1;
-    next.update_time = now;
-    let entry = history_entry(next.id(), current.state, next.version, req, now);
-    Ok((next, entry))
-}
-
-/// The history entry of the change [`apply_state_update`] makes.
-pub(crate) fn history_entry(
-    id: &str,
-    previous_state: LocalExecutionStateType,
-    new_version: u64,
-    req: &UpdateExecutionStateRequest,
-    now: Timestamp,
-) -> LocalStateHistory {
-    LocalStateHistory {
-        execution_id: id.into(),
-        previous_state,
-        new_state: req.new_state,
-        new_version,
-        comment: req.comment.clone(),
-        time: now,
-    }
-}
-
-/// The checks of [`apply_state_update`], in the same order, without making the change, on the
-/// current record's ID, state and version.
-pub(crate) fn check_state_update(
-    id: &str,
-    state: LocalExecutionStateType,
-    version: u64,
-    req: &UpdateExecutionStateRequest,
-    policy: Policy,
-) -> Result<(), ComputeError> {
-    let kind = RecordKind::LocalExecution;
-    let conditions =
-        Conditions { expected: &req.expected_states, expected_revision: req.expected_version, unexpected: &[] };
-    conditions.check(kind, id, state, version)?;
-    not_terminal(kind, id, state, req.new_state)?;
-    policy.check_local(id, Some(state), req.new_state)?;
-    if req.comment.len() > crate::limits::MAX_MESSAGE {
-        return Err(ComputeError::InvalidArgument {
-            field: "comment",
-            reason: alloc::format!("{} bytes; the limit is {}", req.comment.len(), crate::limits::MAX_MESSAGE),
-        });
-    }
-    Ok(())
-}
-
 /// The compute node's execution store over a backend `B` (memory by default).
 pub struct ExecutionStore<B: Backend = MemoryBackend> {
-    shell: Shell<B>,
+    core: StoreCore<B>,
 }
 
 impl ExecutionStore<MemoryBackend> {
@@ -204,7 +81,7 @@ impl ExecutionStore<MemoryBackend> {
     }
 }
 
-crate::shell::store_surface!(ExecutionStore, ComputeTx, ComputeError, ComputeSnapshot, ComputeStats);
+crate::store::store_surface!(ExecutionStore, ComputeTx, ComputeError, ComputeSnapshot, ComputeStats);
 
 /// The store's error type, for the operation macros.
 type OpError = ComputeError;

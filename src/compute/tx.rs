@@ -10,11 +10,10 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::history;
+use super::history_rows;
 use super::{
-    check_state_update, event_object, history_entry, validate_new_execution, ComputeStats, Stored,
-    UpdateExecutionStateRequest, BY_JOB, BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST,
-    EXECUTIONS, HISTORY, LOG,
+    decide_state_update, event_object, validate_new_execution, ComputeStats, Stored, UpdateExecutionStateRequest,
+    BY_JOB, BY_STATE, COUNTS, CREATED_COMMENT, EVENTS_SCOPE_HISTORY, EVENTS_SCOPE_LIST, EXECUTIONS, HISTORY, LOG,
 };
 use crate::clock::Clock;
 use crate::error::{ComputeError, StorageError};
@@ -23,8 +22,8 @@ use crate::kv::key::KeyBuf;
 use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{self, Page, PageRequest};
-use crate::shell::{ids_under, lookup, paged, Counters, Lookup};
 use crate::state::LocalExecutionStateType;
+use crate::store::{ids_under, lookup, paged, Counters, Lookup};
 use crate::transition::Policy;
 
 /// A transaction on the compute store: the same operations as
@@ -40,14 +39,14 @@ pub struct ComputeTx<'s, T> {
     /// once. It is what the table holds: it was just written to it, or read from it and changed
     /// only in State, Version and UpdateTime, which round-trip exactly; any other write of
     /// records (delete, import) drops it.
-    last: Option<(String, Stored, history::Tail)>,
+    last: Option<(String, Stored, history_rows::Tail)>,
 }
 
 fn state_key(state: LocalExecutionStateType, id: &str) -> KeyBuf {
     KeyBuf::new().u8(state.as_u8()).str(id)
 }
 
-impl<'s, T: ReadTxn> crate::shell::OpenTx<'s, T> for ComputeTx<'s, T> {
+impl<'s, T: ReadTxn> crate::store::OpenTx<'s, T> for ComputeTx<'s, T> {
     type Error = ComputeError;
 
     fn open(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
@@ -134,7 +133,7 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
         };
         let fp = page::fingerprint(&[id.as_bytes()]);
         let scope = (EVENTS_SCOPE_HISTORY, fp);
-        history::page(&self.txn, &id, req.limit, req.next_token.as_deref(), scope, invalid_token)
+        history_rows::page(&self.txn, &id, req.limit, req.next_token.as_deref(), scope, invalid_token)
     }
 
     /// See [`ExecutionStore::list_executions`](super::ExecutionStore::list_executions).
@@ -187,7 +186,7 @@ pub(crate) fn ids_in_state<T: ReadTxn>(txn: &T, state: LocalExecutionStateType) 
     let upper = prefix.upper_bound();
     let mut ids = Vec::new();
     txn.scan_keys(BY_STATE, KeyRange::under(&prefix, &upper), Direction::Forward, &mut |k| {
-        ids.push(crate::shell::decode_str_key(BY_STATE, &k[1..])?);
+        ids.push(crate::store::decode_str_key(BY_STATE, &k[1..])?);
         Ok(true)
     })?;
     Ok(ids)
@@ -197,7 +196,7 @@ fn invalid_token(reason: String) -> ComputeError {
     ComputeError::InvalidToken { reason }
 }
 
-impl<T: WriteTxn> crate::shell::CommitTx for ComputeTx<'_, T> {
+impl<T: WriteTxn> crate::store::CommitTx for ComputeTx<'_, T> {
     type Error = ComputeError;
 
     fn commit(mut self) -> Result<(), ComputeError> {
@@ -262,7 +261,7 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
                 comment: CREATED_COMMENT.into(),
                 time,
             };
-            let tail = history::Tail::empty().append(&mut tx.txn, &id, entry)?;
+            let tail = history_rows::Tail::empty().append(&mut tx.txn, &id, entry)?;
             let rec = Stored::new(rec).with_next_history(tail.next_seq());
             tx.txn.put(EXECUTIONS, key.as_bytes(), rec.clone())?;
             tx.txn.put(BY_JOB, KeyBuf::new().str(rec.job_id()).str(&id).as_bytes(), ())?;
@@ -285,17 +284,17 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
             let (id, current) = tx.resolve(&req.execution_id)?;
             let now = tx.clock.now();
             let previous = current.state();
-            check_state_update(current.id(), previous, current.version(), &req, tx.policy)?;
+            // The lifecycle decides; from here on the store only writes what it decided.
+            let change = decide_state_update(current.id(), previous, current.version(), &req, tx.policy, now)?;
             let tail = match tx.last.take() {
                 Some((last_id, _, tail)) if last_id == id => tail,
-                _ => history::Tail::read(&tx.txn, &id, current.next_history())?,
+                _ => history_rows::Tail::read(&tx.txn, &id, current.next_history())?,
             };
             // The new version shares the current one's record: nothing is copied until the
             // caller's copy is made on return.
-            let next = current.advanced(req.new_state, now);
+            let next = current.at(change.state, change.version, change.update_time);
             drop(current);
-            let entry = history_entry(&id, previous, next.version(), &req, now);
-            // Checks done; from here on only writes.
+            let entry = change.entry;
             let tail = tail.append(&mut tx.txn, &id, entry)?;
             let next = next.with_next_history(tail.next_seq());
             tx.txn.put(EXECUTIONS, KeyBuf::new().str(&id).as_bytes(), next.clone())?;

@@ -18,10 +18,10 @@ use crate::event::{Event, StoredEvent};
 use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, Table, WriteTxn};
 use crate::model::{Evaluation, Execution, Job, JobHistory};
-use crate::shell::{
+use crate::snapshot::{self, SnapshotError};
+use crate::store::{
     bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport, StateCounts,
 };
-use crate::snapshot::{self, SnapshotError};
 
 /// Everything a job store holds, in key order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -144,14 +144,19 @@ impl<T: ReadTxn> JobTx<'_, T> {
         }
         diff_counts(&self.txn, JOB_COUNTS, &job_counts, core::iter::empty(), &mut report.problems)?;
         diff_counts(&self.txn, EXEC_COUNTS, &exec_counts, core::iter::empty(), &mut report.problems)?;
-        self.txn.scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, _v: super::history::StoredJobHistory| {
-            let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
-            if !jobs.contains(&id) {
-                report.problems.push(alloc::format!("job_history: entries of missing job {id}"));
-            }
-            report.history_entries += 1;
-            Ok(true)
-        })?;
+        self.txn.scan(
+            HISTORY,
+            KeyRange::ALL,
+            Direction::Forward,
+            &mut |k, _v: super::history_entries::StoredJobHistory| {
+                let id = KeyReader::new(k).str().ok_or_else(|| corrupt_key(HISTORY))?;
+                if !jobs.contains(&id) {
+                    report.problems.push(alloc::format!("job_history: entries of missing job {id}"));
+                }
+                report.history_entries += 1;
+                Ok(true)
+            },
+        )?;
         report.events = check_log(&self.txn, &LOG, LOG.last_seq(&self.txn)?, &mut report.problems)?;
         Ok(report)
     }
@@ -224,7 +229,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
             txn.put(EVALUATIONS, KeyBuf::new().str(&e.id).as_bytes(), e)?;
         }
         for (id, seq, h) in snap.history {
-            let stored = super::history::StoredJobHistory::new(h, &id);
+            let stored = super::history_entries::StoredJobHistory::new(h, &id);
             txn.put(HISTORY, KeyBuf::new().str(&id).u64(seq).as_bytes(), stored)?;
         }
         let events = snap.events.into_iter().map(StoredEvent::from).collect();

@@ -9,20 +9,19 @@
 //! IDs, namespaces and label keys may contain `/` (SPEC W-J6). Reads accept an exact ID first,
 //! then a unique prefix (W-J2). Deletes cascade through every index in one transaction (W-J3).
 
-mod apply;
-mod history;
+mod history_entries;
 pub(crate) mod index;
 mod maintenance;
 mod query;
 mod requests;
 mod tx;
 
-pub use apply::{apply_evaluation_update, apply_execution_update, apply_job_update};
-pub use maintenance::JobSnapshot;
-pub use requests::{
-    ExecutionPatch, GetExecutionsOptions, JobHistoryQuery, JobQuery, JobSortBy, UpdateEvaluationRequest,
-    UpdateExecutionRequest, UpdateJobStateRequest,
+pub use crate::lifecycle::jobs::{apply_evaluation_update, apply_execution_update, apply_job_update};
+pub use crate::lifecycle::requests::{
+    ExecutionPatch, UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest,
 };
+pub use maintenance::JobSnapshot;
+pub use requests::{GetExecutionsOptions, JobHistoryQuery, JobQuery, JobSortBy};
 pub use tx::JobTx;
 
 use alloc::collections::BTreeMap;
@@ -35,8 +34,8 @@ use crate::kv::memory::MemoryBackend;
 use crate::kv::{Backend, Table};
 use crate::model::{Evaluation, Execution, Job, JobHistory};
 use crate::page::Page;
-use crate::shell::{read_op, write_op, LogTables, Shell};
 use crate::state::{ExecutionStateType, JobStateType};
+use crate::store::{read_op, write_op, LogTables, StoreCore};
 
 pub(crate) const JOBS: Table<Job> = Table::new(1, "jobs");
 pub(crate) const EXECUTIONS: Table<Execution> = Table::new(2, "executions");
@@ -45,7 +44,7 @@ pub(crate) const EXEC_BY_NODE: Table<()> = Table::new(4, "executions_by_node");
 pub(crate) const EXEC_IN_PROGRESS: Table<()> = Table::new(5, "executions_in_progress");
 pub(crate) const EVALUATIONS: Table<Evaluation> = Table::new(6, "evaluations");
 pub(crate) const EVAL_BY_JOB: Table<()> = Table::new(7, "evaluations_by_job");
-pub(crate) const HISTORY: Table<history::StoredJobHistory> = Table::new(8, "job_history");
+pub(crate) const HISTORY: Table<history_entries::StoredJobHistory> = Table::new(8, "job_history");
 pub(crate) const JOBS_IN_PROGRESS: Table<()> = Table::new(9, "jobs_in_progress");
 pub(crate) const JOBS_BY_NS: Table<()> = Table::new(10, "jobs_by_namespace");
 pub(crate) const JOBS_BY_TAG: Table<()> = Table::new(11, "jobs_by_tag");
@@ -82,7 +81,7 @@ pub struct JobStoreStats {
 
 /// The requester's job store over a backend `B` (memory by default).
 pub struct JobStore<B: Backend = MemoryBackend> {
-    shell: Shell<B>,
+    core: StoreCore<B>,
 }
 
 impl JobStore<MemoryBackend> {
@@ -92,7 +91,7 @@ impl JobStore<MemoryBackend> {
     }
 }
 
-crate::shell::store_surface!(JobStore, JobTx, JobStoreError, JobSnapshot, JobStoreStats);
+crate::store::store_surface!(JobStore, JobTx, JobStoreError, JobSnapshot, JobStoreStats);
 
 /// The store's error type, for the operation macros.
 type OpError = JobStoreError;

@@ -20,8 +20,8 @@ use crate::kv::key::{prefix_upper_bound, KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, Table};
 use crate::model::{Job, JobHistory};
 use crate::page::{self, Page};
-use crate::shell::{corrupt_key, paged};
 use crate::state::JobHistoryType;
+use crate::store::{corrupt_key, paged};
 
 const SCOPE_HISTORY: u8 = 1;
 const SCOPE_JOBS: u8 = 16;
@@ -146,7 +146,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
         let since = q.since.to_be_bytes();
         let fingerprint =
             page::fingerprint(&[id.as_bytes(), &flags, &since, q.execution_id.as_bytes(), q.node_id.as_bytes()]);
-        let keep = |h: &super::history::StoredJobHistory| -> bool {
+        let keep = |h: &super::history_entries::StoredJobHistory| -> bool {
             let h = h.peek();
             let level_ok = match h.history_type {
                 JobHistoryType::JobLevel => !q.exclude_job_level,

@@ -5,9 +5,8 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::apply::{apply_evaluation_update, apply_execution_update, apply_job_update};
 use super::index::{execution_entries, job_entries, reindex};
-use super::requests::{GetExecutionsOptions, UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest};
+use super::requests::GetExecutionsOptions;
 use super::{
     JobStoreStats, EVALUATIONS, EVAL_BY_JOB, EXECUTIONS, EXEC_BY_JOB, EXEC_BY_NODE, EXEC_COUNTS, EXEC_IN_PROGRESS,
     HISTORY, JOBS, JOBS_IN_PROGRESS, JOB_COUNTS, JOB_CREATED_COMMENT, LOG,
@@ -17,9 +16,11 @@ use crate::error::{JobStoreError, RecordKind, StorageError};
 use crate::event::{Event, EventObject, Operation};
 use crate::kv::key::{prefix_upper_bound, KeyBuf};
 use crate::kv::{Direction, KeyRange, ReadTxn, Value, WriteTxn};
+use crate::lifecycle::jobs::{apply_evaluation_update, apply_execution_update, apply_job_update};
+use crate::lifecycle::requests::{UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest};
 use crate::model::{Evaluation, Execution, Job, JobHistory, StateChange};
-use crate::shell::{bump_count, decode_str_key, ids_under, lookup, next_seq, read_count, Lookup};
 use crate::state::{ExecutionStateType, JobHistoryType, JobStateType};
+use crate::store::{bump_count, decode_str_key, ids_under, lookup, next_seq, read_count, Lookup};
 use crate::transition::Policy;
 
 /// A transaction on the job store: the same operations as [`JobStore`](super::JobStore), applied
@@ -35,7 +36,7 @@ pub(super) fn missing<V: Value>(table: crate::kv::Table<V>, what: &str) -> Stora
     StorageError::Corrupt { table: table.name(), detail: alloc::format!("index entry for missing record {what}") }
 }
 
-impl<'s, T: ReadTxn> crate::shell::OpenTx<'s, T> for JobTx<'s, T> {
+impl<'s, T: ReadTxn> crate::store::OpenTx<'s, T> for JobTx<'s, T> {
     type Error = JobStoreError;
 
     fn open(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
@@ -217,7 +218,7 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
     }
 }
 
-impl<T: WriteTxn> crate::shell::CommitTx for JobTx<'_, T> {
+impl<T: WriteTxn> crate::store::CommitTx for JobTx<'_, T> {
     type Error = JobStoreError;
 
     fn commit(self) -> Result<(), JobStoreError> {
@@ -243,7 +244,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
     fn append_history(&mut self, job_id: &str, mut entry: JobHistory) -> Result<(), StorageError> {
         let seq = next_seq(&self.txn, HISTORY, job_id)?;
         entry.seq_num = seq;
-        let stored = super::history::StoredJobHistory::new(entry, job_id);
+        let stored = super::history_entries::StoredJobHistory::new(entry, job_id);
         self.txn.put(HISTORY, KeyBuf::new().str(job_id).u64(seq).as_bytes(), stored)
     }
 

@@ -250,7 +250,7 @@ fn scan<V: Value>(
     table: Table<V>,
     range: KeyRange<'_>,
     dir: Direction,
-    visit: &mut crate::kv::Visitor<'_, V>,
+    visit: &mut crate::kv::ScanVisitor<'_, V>,
 ) -> Result<(), StorageError> {
     walk(tables, table, range, dir, &mut |k, slot| visit(k, downcast(table, slot)?))
 }
@@ -282,7 +282,7 @@ macro_rules! read_impl {
                 table: Table<V>,
                 range: KeyRange<'_>,
                 dir: Direction,
-                visit: &mut crate::kv::Visitor<'_, V>,
+                visit: &mut crate::kv::ScanVisitor<'_, V>,
             ) -> Result<(), StorageError> {
                 scan(&self.tables, table, range, dir, visit)
             }

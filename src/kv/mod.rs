@@ -122,7 +122,7 @@ pub enum Direction {
 }
 
 /// The callback of [`ReadTxn::scan`]: gets each key and value, returns whether to go on.
-pub type Visitor<'v, V> = dyn FnMut(&[u8], V) -> Result<bool, StorageError> + 'v;
+pub type ScanVisitor<'v, V> = dyn FnMut(&[u8], V) -> Result<bool, StorageError> + 'v;
 
 /// Read access to a consistent snapshot of every table.
 pub trait ReadTxn {
@@ -146,7 +146,7 @@ pub trait ReadTxn {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut Visitor<'_, V>,
+        visit: &mut ScanVisitor<'_, V>,
     ) -> Result<(), StorageError>;
 
     /// Calls `visit` for each key in `range` without materialising values (index scans).

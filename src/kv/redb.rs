@@ -135,7 +135,7 @@ type WriteTable = ::redb::Table<'static, Bytes, Bytes>;
 /// A read transaction's table, `None` when it does not exist in the snapshot.
 type ReadSlot = (&'static str, Option<Rc<ReadTable>>);
 type RawVisitor<'v> = dyn FnMut(&[u8], &[u8]) -> Result<bool, StorageError> + 'v;
-use crate::kv::Visitor;
+use crate::kv::ScanVisitor;
 
 fn definition(name: &'static str) -> TableDefinition<'static, Bytes, Bytes> {
     TableDefinition::new(name)

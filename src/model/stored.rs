@@ -83,11 +83,6 @@ impl Stored {
         (self.next_history != 0).then_some(self.next_history)
     }
 
-    /// The next version: the same base, so no copy.
-    pub fn advanced(&self, state: LocalExecutionStateType, update_time: Timestamp) -> Self {
-        self.at(state, self.version + 1, update_time)
-    }
-
     /// The record; copies the base only while another version or event still shares it.
     pub fn into_record(self) -> LocalExecutionState {
         let mut rec = Arc::unwrap_or_clone(self.base);
@@ -125,7 +120,7 @@ mod tests {
         rec.requester_node_id = "n".into();
         rec.version = 1;
         let t = Timestamp::from_unix_nanos(5);
-        let next = Stored::new(rec.clone()).advanced(LocalExecutionStateType::Running, t);
+        let next = Stored::new(rec.clone()).at(LocalExecutionStateType::Running, rec.version + 1, t);
         let mut expected = rec;
         expected.state = LocalExecutionStateType::Running;
         expected.version = 2;

@@ -86,7 +86,7 @@ pub(super) fn scan_values<T, V: Value>(
     name: &'static str,
     range: KeyRange<'_>,
     dir: Direction,
-    visit: &mut Visitor<'_, V>,
+    visit: &mut ScanVisitor<'_, V>,
 ) -> Result<(), StorageError>
 where
     T: ReadableTable<Bytes, Bytes>,
@@ -136,7 +136,7 @@ impl ReadTxn for RedbRead<'_> {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut Visitor<'_, V>,
+        visit: &mut ScanVisitor<'_, V>,
     ) -> Result<(), StorageError> {
         match self.table(table.name())? {
             Some(t) => scan_values(&*t, table.name(), range, dir, visit),
@@ -226,7 +226,7 @@ impl ReadTxn for RedbWrite<'_> {
         table: Table<V>,
         range: KeyRange<'_>,
         dir: Direction,
-        visit: &mut Visitor<'_, V>,
+        visit: &mut ScanVisitor<'_, V>,
     ) -> Result<(), StorageError> {
         let t = self.table(table.name())?;
         scan_values(&*t, table.name(), range, dir, visit)

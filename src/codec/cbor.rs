@@ -111,9 +111,9 @@ impl core::fmt::Display for Unexpected<'_> {
 }
 
 /// serde writes `floating point `x`` with `.0` appended to finite values; an inexact one (see
-/// [`crate::quote::Float`]) is left out.
+/// [`crate::error::quote::Float`]) is left out.
 fn float(f: &mut core::fmt::Formatter<'_>, x: f64) -> core::fmt::Result {
-    let text = crate::quote::Float(x);
+    let text = crate::error::quote::Float(x);
     match (text.is_exact(), x.is_finite()) {
         (true, true) => write!(f, "floating point `{text}.0`"),
         (true, false) => write!(f, "floating point `{text}`"),
@@ -1350,7 +1350,7 @@ mod tests {
             let end = value_at + rest[value_at..].find('`').expect("closing backtick");
             let value = &rest[value_at..end];
             out.push_str(&rest[..at]);
-            let kept = value.parse::<f64>().is_ok_and(|x| crate::quote::Float(x).is_exact());
+            let kept = value.parse::<f64>().is_ok_and(|x| crate::error::quote::Float(x).is_exact());
             if kept {
                 out.push_str(&rest[at..=end]);
             } else {

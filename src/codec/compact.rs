@@ -1,5 +1,5 @@
 //! The array forms some stored values use instead of maps with field names (schema 2: the compute
-//! log's references, `event.rs`, and compute history entries, `compute/history.rs`). One reader
+//! log's references, `event.rs`, and compute history entries, `compute/history_rows.rs`). One reader
 //! and one time encoding, so both forms check their input the same way; and (schema 3) the
 //! compact form of Bacalhau's prefixed-UUID IDs the log's references use ([`IdRef`], [`Id`]).
 

@@ -141,7 +141,7 @@ impl serde::de::Visitor<'_> for StateVisitor {
         if (0.0..=255.0).contains(&v) && (v as u8) as f64 == v {
             self.visit_u64(v as u64)
         } else {
-            Err(E::custom(format_args!("unknown {} value {}", self.label, crate::quote::Float(v))))
+            Err(E::custom(format_args!("unknown {} value {}", self.label, crate::error::quote::Float(v))))
         }
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u8, E> {

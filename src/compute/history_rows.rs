@@ -21,7 +21,7 @@ use crate::error::StorageError;
 use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
 use crate::model::LocalStateHistory;
-use crate::shell::corrupt_key;
+use crate::store::corrupt_key;
 
 /// Entries a row holds at most: bounds what appending to it rewrites (~400 bytes).
 pub(crate) const CHUNK: usize = 16;
@@ -119,7 +119,7 @@ impl Serialize for StoredHistory {
             } else {
                 t.serialize_element(&e.comment)?;
             }
-            crate::compact::write_time(&mut t, e.time)?;
+            crate::codec::compact::write_time(&mut t, e.time)?;
         }
         t.end()
     }
@@ -147,9 +147,9 @@ impl<'de> serde::de::Visitor<'de> for Visitor {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> Result<StoredHistory, A::Error> {
         const EXPECTED: &str = "a history row of 6 elements per entry";
-        let mut f = crate::compact::Fields::new(a, FIELDS, EXPECTED);
+        let mut f = crate::codec::compact::Fields::new(a, FIELDS, EXPECTED);
         // The next entry, or `None` at the end of the row.
-        let entry = |f: &mut crate::compact::Fields<A>| -> Result<Option<LocalStateHistory>, A::Error> {
+        let entry = |f: &mut crate::codec::compact::Fields<A>| -> Result<Option<LocalStateHistory>, A::Error> {
             let Some(previous_state) = f.more()? else { return Ok(None) };
             let new_state = f.next()?;
             let new_version = f.next()?;
@@ -201,7 +201,7 @@ impl Tail {
         if T::KEEPS_VALUES {
             let next_seq = match known {
                 Some(n) => n,
-                None => crate::shell::next_seq(txn, HISTORY, id)?,
+                None => crate::store::next_seq(txn, HISTORY, id)?,
             };
             return Ok(Tail { next_seq, row: None });
         }

@@ -10,7 +10,7 @@
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
-use crate::compact::{Fields, Id, IdRef};
+use crate::codec::compact::{Fields, Id, IdRef};
 use crate::model::{JobHistory, StateChange};
 
 /// A job history entry as stored; [`StoredJobHistory::into_entry`] gives it back with its job ID.
@@ -69,7 +69,7 @@ impl Serialize for StoredJobHistory {
         t.serialize_element(&change(&e.desired_state, |s| s.as_u8()))?;
         t.serialize_element(&e.new_revision)?;
         t.serialize_element(&e.comment)?;
-        crate::compact::write_time(&mut t, e.time)?;
+        crate::codec::compact::write_time(&mut t, e.time)?;
         t.serialize_element(&e.seq_num)?;
         t.end()
     }
