@@ -14,9 +14,7 @@ use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::snapshot::{self, SnapshotError};
-use crate::store::{
-    bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport, StateCounts,
-};
+use crate::store::{check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport, StateCounts};
 
 /// Everything a compute store holds, in key order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -86,7 +84,7 @@ impl<T: ReadTxn> ComputeTx<'_, T> {
         })?;
         diff_index(self.txn(), BY_JOB, &by_job, &mut report.problems)?;
         diff_index(self.txn(), BY_STATE, &by_state, &mut report.problems)?;
-        diff_counts(self.txn(), COUNTS, &counts, self.counters().pending_counts(), &mut report.problems)?;
+        diff_counts(self.txn(), COUNTS, &counts, self.counters().pending_counts(COUNTS), &mut report.problems)?;
         // The end (next number) of the previous row, by execution: rows of one execution must
         // not number an entry twice.
         let mut previous: Option<(String, u64)> = None;
@@ -145,12 +143,12 @@ impl<T: WriteTxn> ComputeTx<'_, T> {
     }
 
     fn write_all(&mut self, snap: ComputeSnapshot) -> Result<(), StorageError> {
-        let txn = self.txn_mut();
+        let (txn, counters) = self.parts_mut();
         let mut records = BTreeMap::new();
         for e in snap.executions {
             txn.put(BY_JOB, &by_job_key(&e), ())?;
             txn.put(BY_STATE, &by_state_key(&e), ())?;
-            bump_count(txn, COUNTS, e.state.as_u8(), 1)?;
+            counters.bump(txn, COUNTS, e.state.as_u8(), 1)?;
             let rec = super::Stored::new(e);
             txn.put(EXECUTIONS, KeyBuf::new().str(rec.id()).as_bytes(), rec.clone())?;
             if !T::KEEPS_VALUES {

@@ -23,7 +23,7 @@ use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{self, Page, PageRequest};
 use crate::state::LocalExecutionStateType;
-use crate::store::{ids_under, lookup, paged, Counters, Lookup};
+use crate::store::{ids_under, lookup, paged, Counters, Lookup, Poison};
 use crate::transition::Policy;
 
 /// A transaction on the compute store: the same operations as
@@ -32,8 +32,8 @@ pub struct ComputeTx<'s, T> {
     txn: T,
     policy: Policy,
     clock: &'s dyn Clock,
-    poisoned: Option<StorageError>,
-    counters: Counters,
+    poison: Poison,
+    counters: Counters<1>,
     /// The record this transaction last created or changed, with its next history number, so
     /// that a batch taking one execution through several changes reads (on redb: decodes) it
     /// once. It is what the table holds: it was just written to it, or read from it and changed
@@ -50,7 +50,7 @@ impl<'s, T: ReadTxn> crate::store::OpenTx<'s, T> for ComputeTx<'s, T> {
     type Error = ComputeError;
 
     fn open(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
-        Self { txn, policy, clock, poisoned: None, counters: Counters::default(), last: None }
+        Self { txn, policy, clock, poison: Poison::default(), counters: Counters::new([COUNTS]), last: None }
     }
 }
 
@@ -59,13 +59,14 @@ impl<'s, T: ReadTxn> ComputeTx<'s, T> {
         &self.txn
     }
 
-    pub(crate) fn counters(&self) -> &Counters {
+    pub(crate) fn counters(&self) -> &Counters<1> {
         &self.counters
     }
 
-    pub(crate) fn txn_mut(&mut self) -> &mut T {
+    /// The backend transaction and the counters, for writes that bypass the operations (import).
+    pub(crate) fn parts_mut(&mut self) -> (&mut T, &mut Counters<1>) {
         self.last = None;
-        &mut self.txn
+        (&mut self.txn, &mut self.counters)
     }
 
     fn resolve(&self, id: &str) -> Result<(String, Stored), ComputeError> {
@@ -200,10 +201,8 @@ impl<T: WriteTxn> crate::store::CommitTx for ComputeTx<'_, T> {
     type Error = ComputeError;
 
     fn commit(mut self) -> Result<(), ComputeError> {
-        if let Some(e) = self.poisoned {
-            return Err(ComputeError::Storage(e));
-        }
-        self.counters.flush(&mut self.txn, COUNTS, &LOG)?;
+        self.poison.check::<ComputeError>()?;
+        self.counters.flush(&mut self.txn, &LOG)?;
         Ok(self.txn.commit()?)
     }
 }
@@ -211,14 +210,7 @@ impl<T: WriteTxn> crate::store::CommitTx for ComputeTx<'_, T> {
 impl<T: WriteTxn> ComputeTx<'_, T> {
     /// Runs a write operation, refusing to continue after a storage failure and remembering one.
     fn guarded<R>(&mut self, op: impl FnOnce(&mut Self) -> Result<R, ComputeError>) -> Result<R, ComputeError> {
-        if let Some(e) = &self.poisoned {
-            return Err(ComputeError::Storage(e.clone()));
-        }
-        let out = op(self);
-        if let Err(ComputeError::Storage(e)) = &out {
-            self.poisoned = Some(e.clone());
-        }
-        out
+        Poison::guard(self, |tx| &mut tx.poison, op)
     }
 
     /// Appends an event in this transaction: it commits or rolls back with the change.
@@ -518,7 +510,7 @@ mod tests {
                 .transaction(|tx| {
                     let e = tx.get_execution_history("e-2", &crate::PageRequest::default())?.items.remove(0);
                     let key = KeyBuf::new().str("e-2").u64(seq);
-                    tx.txn_mut().put(HISTORY, key.as_bytes(), StoredHistory::new(f(e), "e-2"))?;
+                    tx.parts_mut().0.put(HISTORY, key.as_bytes(), StoredHistory::new(f(e), "e-2"))?;
                     Ok::<_, ComputeError>(())
                 })
                 .unwrap();

@@ -19,9 +19,7 @@ use crate::kv::key::{KeyBuf, KeyReader};
 use crate::kv::{Direction, KeyRange, ReadTxn, StoreKind, Table, WriteTxn};
 use crate::model::{Evaluation, Execution, Job, JobHistory};
 use crate::snapshot::{self, SnapshotError};
-use crate::store::{
-    bump_count, check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport, StateCounts,
-};
+use crate::store::{check_log, corrupt_key, diff_counts, diff_index, restore_log, CheckReport, StateCounts};
 
 /// Everything a job store holds, in key order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -87,7 +85,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
             jobs: scan_all(&self.txn, JOBS)?,
             executions: scan_all(&self.txn, EXECUTIONS)?,
             evaluations: scan_all(&self.txn, EVALUATIONS)?,
-            last_event_seq: LOG.last_seq(&self.txn)?,
+            last_event_seq: self.counters.last_seq(&self.txn, &LOG)?,
             ..Default::default()
         };
         self.txn.scan(HISTORY, KeyRange::ALL, Direction::Forward, &mut |k, v| {
@@ -142,8 +140,20 @@ impl<T: ReadTxn> JobTx<'_, T> {
         for (t, expected) in INDEXES.into_iter().zip(&expected) {
             diff_index(&self.txn, t, expected, &mut report.problems)?;
         }
-        diff_counts(&self.txn, JOB_COUNTS, &job_counts, core::iter::empty(), &mut report.problems)?;
-        diff_counts(&self.txn, EXEC_COUNTS, &exec_counts, core::iter::empty(), &mut report.problems)?;
+        diff_counts(
+            &self.txn,
+            JOB_COUNTS,
+            &job_counts,
+            self.counters.pending_counts(JOB_COUNTS),
+            &mut report.problems,
+        )?;
+        diff_counts(
+            &self.txn,
+            EXEC_COUNTS,
+            &exec_counts,
+            self.counters.pending_counts(EXEC_COUNTS),
+            &mut report.problems,
+        )?;
         self.txn.scan(
             HISTORY,
             KeyRange::ALL,
@@ -157,7 +167,7 @@ impl<T: ReadTxn> JobTx<'_, T> {
                 Ok(true)
             },
         )?;
-        report.events = check_log(&self.txn, &LOG, LOG.last_seq(&self.txn)?, &mut report.problems)?;
+        report.events = check_log(&self.txn, &LOG, self.counters.last_seq(&self.txn, &LOG)?, &mut report.problems)?;
         Ok(report)
     }
 
@@ -211,16 +221,16 @@ impl<T: WriteTxn> JobTx<'_, T> {
     }
 
     fn write_all(&mut self, snap: JobSnapshot) -> Result<(), StorageError> {
-        let txn = &mut self.txn;
+        let (txn, counters) = (&mut self.txn, &mut self.counters);
         for j in snap.jobs {
             reindex(txn, &[], &job_entries(&j))?;
-            bump_count(txn, JOB_COUNTS, j.state.state_type.as_u8(), 1)?;
+            counters.bump(txn, JOB_COUNTS, j.state.state_type.as_u8(), 1)?;
             txn.put(JOBS, KeyBuf::new().str(&j.id).as_bytes(), j)?;
         }
         for mut e in snap.executions {
             e.job = None;
             reindex(txn, &[], &execution_entries(&e))?;
-            bump_count(txn, EXEC_COUNTS, e.compute_state.state_type.as_u8(), 1)?;
+            counters.bump(txn, EXEC_COUNTS, e.compute_state.state_type.as_u8(), 1)?;
             txn.put(EXECUTIONS, KeyBuf::new().str(&e.id).as_bytes(), e)?;
         }
         for e in snap.evaluations {

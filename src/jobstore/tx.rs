@@ -20,7 +20,7 @@ use crate::lifecycle::jobs::{apply_evaluation_update, apply_execution_update, ap
 use crate::lifecycle::requests::{UpdateEvaluationRequest, UpdateExecutionRequest, UpdateJobStateRequest};
 use crate::model::{Evaluation, Execution, Job, JobHistory, StateChange};
 use crate::state::{ExecutionStateType, JobHistoryType, JobStateType};
-use crate::store::{bump_count, decode_str_key, ids_under, lookup, next_seq, read_count, Lookup};
+use crate::store::{decode_str_key, ids_under, lookup, next_seq, Counters, Lookup, Poison};
 use crate::transition::Policy;
 
 /// A transaction on the job store: the same operations as [`JobStore`](super::JobStore), applied
@@ -29,7 +29,8 @@ pub struct JobTx<'s, T> {
     pub(super) txn: T,
     policy: Policy,
     clock: &'s dyn Clock,
-    poisoned: Option<StorageError>,
+    poison: Poison,
+    pub(super) counters: Counters<2>,
 }
 
 pub(super) fn missing<V: Value>(table: crate::kv::Table<V>, what: &str) -> StorageError {
@@ -40,7 +41,7 @@ impl<'s, T: ReadTxn> crate::store::OpenTx<'s, T> for JobTx<'s, T> {
     type Error = JobStoreError;
 
     fn open(txn: T, policy: Policy, clock: &'s dyn Clock) -> Self {
-        Self { txn, policy, clock, poisoned: None }
+        Self { txn, policy, clock, poison: Poison::default(), counters: Counters::new([JOB_COUNTS, EXEC_COUNTS]) }
     }
 }
 
@@ -179,26 +180,27 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
 
     /// See [`JobStore::get_job_count`](super::JobStore::get_job_count).
     pub fn get_job_count(&self, state: JobStateType) -> Result<u64, JobStoreError> {
-        Ok(read_count(&self.txn, JOB_COUNTS, state.as_u8())?)
+        Ok(self.counters.count(&self.txn, JOB_COUNTS, state.as_u8())?)
     }
 
     /// See [`JobStore::get_execution_count`](super::JobStore::get_execution_count).
     pub fn get_execution_count(&self, state: ExecutionStateType) -> Result<u64, JobStoreError> {
-        Ok(read_count(&self.txn, EXEC_COUNTS, state.as_u8())?)
+        Ok(self.counters.count(&self.txn, EXEC_COUNTS, state.as_u8())?)
     }
 
     /// See [`JobStore::stats`](super::JobStore::stats).
     pub fn stats(&self) -> Result<JobStoreStats, JobStoreError> {
-        let mut s = JobStoreStats { last_event_seq: LOG.last_seq(&self.txn)?, ..JobStoreStats::default() };
+        let mut s =
+            JobStoreStats { last_event_seq: self.counters.last_seq(&self.txn, &LOG)?, ..JobStoreStats::default() };
         for &state in JobStateType::ALL {
-            let n = read_count(&self.txn, JOB_COUNTS, state.as_u8())?;
+            let n = self.counters.count(&self.txn, JOB_COUNTS, state.as_u8())?;
             if n > 0 {
                 s.jobs.insert(state.name().into(), n);
                 s.job_total += n;
             }
         }
         for &state in ExecutionStateType::ALL {
-            let n = read_count(&self.txn, EXEC_COUNTS, state.as_u8())?;
+            let n = self.counters.count(&self.txn, EXEC_COUNTS, state.as_u8())?;
             if n > 0 {
                 s.executions.insert(state.name().into(), n);
                 s.execution_total += n;
@@ -221,24 +223,17 @@ impl<'s, T: ReadTxn> JobTx<'s, T> {
 impl<T: WriteTxn> crate::store::CommitTx for JobTx<'_, T> {
     type Error = JobStoreError;
 
-    fn commit(self) -> Result<(), JobStoreError> {
-        if let Some(e) = self.poisoned {
-            return Err(JobStoreError::Storage(e));
-        }
+    fn commit(mut self) -> Result<(), JobStoreError> {
+        self.poison.check::<JobStoreError>()?;
+        self.counters.flush(&mut self.txn, &LOG)?;
         Ok(self.txn.commit()?)
     }
 }
 
 impl<T: WriteTxn> JobTx<'_, T> {
+    /// Runs a write operation, refusing to continue after a storage failure and remembering one.
     fn guarded<R>(&mut self, op: impl FnOnce(&mut Self) -> Result<R, JobStoreError>) -> Result<R, JobStoreError> {
-        if let Some(e) = &self.poisoned {
-            return Err(JobStoreError::Storage(e.clone()));
-        }
-        let out = op(self);
-        if let Err(JobStoreError::Storage(e)) = &out {
-            self.poisoned = Some(e.clone());
-        }
-        out
+        Poison::guard(self, |tx| &mut tx.poison, op)
     }
 
     fn append_history(&mut self, job_id: &str, mut entry: JobHistory) -> Result<(), StorageError> {
@@ -250,7 +245,8 @@ impl<T: WriteTxn> JobTx<'_, T> {
 
     fn event(&mut self, op: Operation, object: EventObject) -> Result<(), StorageError> {
         let now = self.clock.now().saturating_unix_nanos();
-        LOG.append(&mut self.txn, now, op, object.into()).map(drop)
+        let seq = self.counters.next_seq(&self.txn, &LOG)?;
+        LOG.put_event(&mut self.txn, seq, now, op, object.into())
     }
 
     /// See [`JobStore::create_job`](super::JobStore::create_job).
@@ -271,7 +267,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
             }
             tx.txn.put(JOBS, KeyBuf::new().str(&job.id).as_bytes(), job.clone())?;
             reindex(&mut tx.txn, &[], &job_entries(&job))?;
-            bump_count(&mut tx.txn, JOB_COUNTS, JobStateType::Pending.as_u8(), 1)?;
+            tx.counters.bump(&mut tx.txn, JOB_COUNTS, JobStateType::Pending.as_u8(), 1)?;
             let entry = JobHistory {
                 history_type: JobHistoryType::JobLevel,
                 job_id: job.id.clone(),
@@ -297,8 +293,8 @@ impl<T: WriteTxn> JobTx<'_, T> {
             reindex(&mut tx.txn, &job_entries(&current), &job_entries(&next))?;
             let (from, to) = (current.state.state_type, next.state.state_type);
             if from != to {
-                bump_count(&mut tx.txn, JOB_COUNTS, from.as_u8(), -1)?;
-                bump_count(&mut tx.txn, JOB_COUNTS, to.as_u8(), 1)?;
+                tx.counters.bump(&mut tx.txn, JOB_COUNTS, from.as_u8(), -1)?;
+                tx.counters.bump(&mut tx.txn, JOB_COUNTS, to.as_u8(), 1)?;
             }
             tx.append_history(&id, entry)?;
             tx.event(Operation::Update, EventObject::Job(next.clone()))?;
@@ -335,7 +331,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
             for e in executions {
                 tx.txn.delete(EXECUTIONS, KeyBuf::new().str(&e.id).as_bytes())?;
                 reindex(&mut tx.txn, &execution_entries(&e), &[])?;
-                bump_count(&mut tx.txn, EXEC_COUNTS, e.compute_state.state_type.as_u8(), -1)?;
+                tx.counters.bump(&mut tx.txn, EXEC_COUNTS, e.compute_state.state_type.as_u8(), -1)?;
                 tx.event(Operation::Delete, EventObject::Execution(e))?;
             }
             for ev in evaluations {
@@ -348,7 +344,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
             }
             tx.txn.delete(JOBS, KeyBuf::new().str(&id).as_bytes())?;
             reindex(&mut tx.txn, &job_entries(&job), &[])?;
-            bump_count(&mut tx.txn, JOB_COUNTS, job.state.state_type.as_u8(), -1)?;
+            tx.counters.bump(&mut tx.txn, JOB_COUNTS, job.state.state_type.as_u8(), -1)?;
             tx.event(Operation::Delete, EventObject::Job(job))?;
             Ok(())
         })
@@ -376,7 +372,7 @@ impl<T: WriteTxn> JobTx<'_, T> {
             }
             tx.txn.put(EXECUTIONS, KeyBuf::new().str(&e.id).as_bytes(), e.clone())?;
             reindex(&mut tx.txn, &[], &execution_entries(&e))?;
-            bump_count(&mut tx.txn, EXEC_COUNTS, e.compute_state.state_type.as_u8(), 1)?;
+            tx.counters.bump(&mut tx.txn, EXEC_COUNTS, e.compute_state.state_type.as_u8(), 1)?;
             let entry = JobHistory {
                 history_type: JobHistoryType::ExecutionLevel,
                 job_id: e.job_id.clone(),
@@ -406,8 +402,8 @@ impl<T: WriteTxn> JobTx<'_, T> {
             reindex(&mut tx.txn, &execution_entries(&current), &execution_entries(&next))?;
             let (from, to) = (current.compute_state.state_type, next.compute_state.state_type);
             if from != to {
-                bump_count(&mut tx.txn, EXEC_COUNTS, from.as_u8(), -1)?;
-                bump_count(&mut tx.txn, EXEC_COUNTS, to.as_u8(), 1)?;
+                tx.counters.bump(&mut tx.txn, EXEC_COUNTS, from.as_u8(), -1)?;
+                tx.counters.bump(&mut tx.txn, EXEC_COUNTS, to.as_u8(), 1)?;
             }
             tx.append_history(&next.job_id, entry)?;
             tx.event(Operation::Update, EventObject::Execution(next.clone()))?;

@@ -7,25 +7,43 @@ use crate::kv::{ReadTxn, Table, WriteTxn};
 use super::log::EVENT_SEQ;
 use super::LogTables;
 
-/// The per-state counts and the event counter as one write transaction changes them, written
-/// to their tables once, when it commits: a batch of operations then reads and writes each of
-/// them once instead of once per operation. Reads inside the transaction go through
-/// [`Counters::count`] and [`Counters::last_seq`] and so see the pending values; the tables
-/// themselves are current only after [`Counters::flush`].
-#[derive(Default)]
-pub(crate) struct Counters {
-    /// Pending count per state below [`CACHED_STATES`]; `Some(0)` is removed from the table on
-    /// flush. Other states are written through.
-    counts: [Option<u64>; CACHED_STATES],
+/// States `0..CACHED_STATES` are cached (every state of every store is: the largest, the
+/// requester's execution states, has 10).
+const CACHED_STATES: usize = 16;
+
+/// The per-state counts of a store's `N` count tables and its event counter as one write
+/// transaction changes them, written to their tables once, when it commits: a batch of
+/// operations then reads and writes each of them once instead of once per operation. Reads
+/// inside the transaction go through [`Counters::count`] and [`Counters::last_seq`] and so see the
+/// pending values; the tables themselves are current only after [`Counters::flush`].
+pub(crate) struct Counters<const N: usize> {
+    tables: [Table<u64>; N],
+    /// Pending count per table and state; `Some(0)` is removed from the table on flush.
+    counts: [[Option<u64>; CACHED_STATES]; N],
     last_seq: Option<u64>,
 }
 
-/// States `0..CACHED_STATES` are cached (every compute state is).
-const CACHED_STATES: usize = 8;
+impl<const N: usize> Counters<N> {
+    /// Counters over a store's count tables.
+    pub const fn new(tables: [Table<u64>; N]) -> Self {
+        Counters { tables, counts: [[None; CACHED_STATES]; N], last_seq: None }
+    }
 
-impl Counters {
+    /// The pending slot of `state` in `table`: `None` for a state past [`CACHED_STATES`]
+    /// (written through).
+    fn slot(&mut self, table: Table<u64>, state: u8) -> Option<&mut Option<u64>> {
+        let k = self.index(table);
+        self.counts[k].get_mut(usize::from(state))
+    }
+
+    fn index(&self, table: Table<u64>) -> usize {
+        let k = self.tables.iter().position(|t| t.id() == table.id());
+        debug_assert!(k.is_some(), "count table {} is not one of this store's", table.name());
+        k.unwrap_or(0)
+    }
+
     pub fn count<T: ReadTxn>(&self, txn: &T, table: Table<u64>, state: u8) -> Result<u64, StorageError> {
-        match self.counts.get(usize::from(state)).copied().flatten() {
+        match self.counts[self.index(table)].get(usize::from(state)).copied().flatten() {
             Some(n) => Ok(n),
             None => read_count(txn, table, state),
         }
@@ -40,20 +58,23 @@ impl Counters {
         state: u8,
         delta: i64,
     ) -> Result<(), StorageError> {
-        let Some(slot) = self.counts.get_mut(usize::from(state)) else {
-            return bump_count(txn, table, state, delta);
+        let current = match self.counts[self.index(table)].get(usize::from(state)).copied() {
+            None => return bump_count(txn, table, state, delta),
+            Some(Some(n)) => n,
+            Some(None) => read_count(txn, table, state)?,
         };
-        let n = match *slot {
-            Some(n) => n,
-            None => read_count(txn, table, state)?,
+        let next = if delta >= 0 {
+            current.saturating_add(delta as u64)
+        } else {
+            current.saturating_sub(delta.unsigned_abs())
         };
-        *slot = Some(if delta >= 0 { n.saturating_add(delta as u64) } else { n.saturating_sub(delta.unsigned_abs()) });
+        *self.slot(table, state).expect("cached above") = Some(next);
         Ok(())
     }
 
-    /// Counts not yet written to the table, by state.
-    pub fn pending_counts(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
-        self.counts.iter().enumerate().filter_map(|(state, n)| Some((state as u8, (*n)?)))
+    /// Counts of `table` not yet written, by state.
+    pub fn pending_counts(&self, table: Table<u64>) -> impl Iterator<Item = (u8, u64)> + '_ {
+        self.counts[self.index(table)].iter().enumerate().filter_map(|(state, n)| Some((state as u8, (*n)?)))
     }
 
     pub fn last_seq<T: ReadTxn>(&self, txn: &T, log: &LogTables) -> Result<u64, StorageError> {
@@ -68,12 +89,14 @@ impl Counters {
     }
 
     /// Writes the pending values.
-    pub fn flush<T: WriteTxn>(&mut self, txn: &mut T, table: Table<u64>, log: &LogTables) -> Result<(), StorageError> {
-        for (state, slot) in self.counts.iter_mut().enumerate() {
-            match slot.take() {
-                Some(0) => drop(txn.delete(table, &[state as u8])?),
-                Some(n) => txn.put(table, &[state as u8], n)?,
-                None => {}
+    pub fn flush<T: WriteTxn>(&mut self, txn: &mut T, log: &LogTables) -> Result<(), StorageError> {
+        for (table, counts) in self.tables.iter().zip(self.counts.iter_mut()) {
+            for (state, slot) in counts.iter_mut().enumerate() {
+                match slot.take() {
+                    Some(0) => drop(txn.delete(*table, &[state as u8])?),
+                    Some(n) => txn.put(*table, &[state as u8], n)?,
+                    None => {}
+                }
             }
         }
         if let Some(seq) = self.last_seq.take() {
@@ -85,12 +108,7 @@ impl Counters {
 
 /// Adds `delta` to the count of `state`. Counts never go below zero: a negative result means the
 /// indexes are inconsistent, which `check` reports, so saturate rather than wrap.
-pub(crate) fn bump_count<T: WriteTxn>(
-    txn: &mut T,
-    table: Table<u64>,
-    state: u8,
-    delta: i64,
-) -> Result<(), StorageError> {
+fn bump_count<T: WriteTxn>(txn: &mut T, table: Table<u64>, state: u8, delta: i64) -> Result<(), StorageError> {
     txn.update(table, &[state], |current| {
         let current = current.unwrap_or(0);
         let next = if delta >= 0 {

@@ -27,24 +27,6 @@ impl LogTables {
         Ok(txn.get(self.counters, EVENT_SEQ)?.unwrap_or(0))
     }
 
-    /// Appends in the caller's transaction: the event commits or rolls back with the change.
-    pub fn append<T: WriteTxn>(
-        &self,
-        txn: &mut T,
-        timestamp: i64,
-        operation: Operation,
-        object: SharedObject,
-    ) -> Result<u64, StorageError> {
-        let mut seq_num = 0;
-        txn.update(self.counters, EVENT_SEQ, |last: Option<u64>| {
-            seq_num = last.unwrap_or(0) + 1;
-            Some(seq_num)
-        })?;
-        let event = StoredEvent { seq_num, operation, timestamp, object };
-        txn.put(self.events, &seq_num.to_be_bytes(), event)?;
-        Ok(seq_num)
-    }
-
     /// Stores the event numbered `seq_num` (from [`Counters::next_seq`]) in the caller's
     /// transaction.
     pub fn put_event<T: WriteTxn>(

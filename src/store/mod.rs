@@ -21,7 +21,7 @@ pub mod page;
 
 pub use check::CheckReport;
 pub(crate) use check::{check_log, diff_counts, diff_index, StateCounts};
-pub(crate) use counters::{bump_count, read_count, Counters};
+pub(crate) use counters::Counters;
 pub(crate) use log::{restore_log, LogTables};
 pub(crate) use lookup::{corrupt_key, decode_str_key, ids_under, lookup, next_seq, Lookup};
 pub(crate) use page::paged;
@@ -224,17 +224,62 @@ pub(crate) use write_op;
 /// A store family's error type, as [`StoreCore`] needs it.
 pub(crate) trait FamilyError: From<StorageError> {
     fn closed() -> Self;
+    /// The storage failure this error is, if it is one.
+    fn storage(&self) -> Option<&StorageError>;
 }
 
 impl FamilyError for crate::error::ComputeError {
     fn closed() -> Self {
         Self::Closed
     }
+    fn storage(&self) -> Option<&StorageError> {
+        match self {
+            Self::Storage(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl FamilyError for crate::error::JobStoreError {
     fn closed() -> Self {
         Self::Closed
+    }
+    fn storage(&self) -> Option<&StorageError> {
+        match self {
+            Self::Storage(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The first storage failure of a write transaction. After one, the backend's state inside the
+/// transaction is unknown, so every later operation of it, and its commit, fail with that
+/// failure instead of writing on top of it (the whole transaction rolls back).
+#[derive(Debug, Default)]
+pub(crate) struct Poison(Option<StorageError>);
+
+impl Poison {
+    /// Runs one operation of the transaction `tx`, refusing if poisoned and remembering a
+    /// storage failure the operation returns.
+    pub fn guard<X, R, E: FamilyError>(
+        tx: &mut X,
+        poison: fn(&mut X) -> &mut Poison,
+        op: impl FnOnce(&mut X) -> Result<R, E>,
+    ) -> Result<R, E> {
+        poison(tx).check::<E>()?;
+        let out = op(tx);
+        if let Some(e) = out.as_ref().err().and_then(E::storage) {
+            poison(tx).0.get_or_insert_with(|| e.clone());
+        }
+        out
+    }
+
+    /// The failure that poisoned the transaction, as the error of its next step.
+    pub fn check<E: FamilyError>(&self) -> Result<(), E> {
+        match &self.0 {
+            Some(e) => Err(E::from(e.clone())),
+            None => Ok(()),
+        }
     }
 }
 
