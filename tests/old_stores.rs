@@ -503,20 +503,16 @@ const COMPUTE_PENDING: &[u64] = &[9, 10, 11, 12];
 /// Frames 10-14 are only in the job store crash images' journals.
 const JOBS_PENDING: &[u64] = &[10, 11, 12, 13, 14];
 
-/// Fails on today's code: `check()` reports the schema-1 file's `DELETE` event (number 9, `e3`)
-/// as missing from `event_deletes`, an index schema 2 added that the upgrade from schema 1 does not
-/// fill for deletions already in the log. Reading, recovery, the upgrade and new writes pass.
+/// The schema-1 log holds a `DELETE` event (number 9, `e3`) that no `event_deletes` entry
+/// indexes (schema 2 added the index); it precedes every reference, so `check()` accepts it.
 #[test]
-#[ignore = "check() reports schema 1's DELETE event missing from event_deletes after the upgrade"]
 fn a_schema_1_compute_store_closed_cleanly_is_read_upgraded_and_written() {
     compute_store_is_read_upgraded_and_written(1, "compute.redb", 12, &[]);
 }
 
-/// Fails on today's code: `check()` reports the schema-1 file's `DELETE` event (number 9, `e3`)
-/// as missing from `event_deletes`, an index schema 2 added that the upgrade from schema 1 does not
-/// fill for deletions already in the log. Reading, recovery, the upgrade and new writes pass.
+/// The schema-1 log holds a `DELETE` event (number 9, `e3`) that no `event_deletes` entry
+/// indexes (schema 2 added the index); it precedes every reference, so `check()` accepts it.
 #[test]
-#[ignore = "check() reports schema 1's DELETE event missing from event_deletes after the upgrade"]
 fn a_schema_1_compute_store_left_open_recovers_the_commits_only_its_v1_journal_holds() {
     compute_store_is_read_upgraded_and_written(1, "compute-crash.redb", 8, COMPUTE_PENDING);
 }
