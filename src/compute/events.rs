@@ -16,15 +16,11 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{Stored, EXECUTIONS, LOG};
+use super::{Stored, DELETES, EXECUTIONS, LOG};
 use crate::error::StorageError;
 use crate::event::{Event, LocalRef, Operation, SharedObject, StoredEvent};
 use crate::kv::key::{KeyBuf, KeyReader};
-use crate::kv::{Direction, KeyRange, ReadTxn, Table, WriteTxn};
-
-/// `(execution ID, DELETE event number)` of every deletion still in the log. Written only by
-/// backends that encode values (a backend that keeps values never sees a reference).
-const DELETES: Table<()> = Table::new(9, "event_deletes");
+use crate::kv::{Direction, KeyRange, ReadTxn, WriteTxn};
 
 fn delete_key(id: &str, seq: u64) -> KeyBuf {
     KeyBuf::new().str(id).u64(seq)

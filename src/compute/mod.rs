@@ -13,6 +13,8 @@
 
 mod events;
 mod history_rows;
+mod layout;
+pub(crate) use layout::*;
 mod maintenance;
 mod tx;
 
@@ -31,24 +33,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::ComputeError;
 use crate::event::SharedObject;
 use crate::kv::memory::MemoryBackend;
-use crate::kv::{Backend, Table};
+use crate::kv::Backend;
 use crate::model::{LocalExecutionState, LocalStateHistory};
 use crate::page::{Page, PageRequest};
 use crate::state::LocalExecutionStateType;
-use crate::store::{read_op, write_op, LogTables, StoreCore};
-
-/// Records are kept as [`Stored`] versions, shared with the events of their changes; a version
-/// encodes as the record it stands for, so this changes nothing on disk.
-pub(crate) const EXECUTIONS: Table<Stored> = Table::new(1, "executions");
-pub(crate) const HISTORY: Table<StoredHistory> = Table::new(2, "execution_history");
-pub(crate) const BY_JOB: Table<()> = Table::new(3, "executions_by_job");
-pub(crate) const BY_STATE: Table<()> = Table::new(4, "executions_by_state");
-pub(crate) const COUNTS: Table<u64> = Table::new(5, "execution_state_counts");
-pub(crate) const LOG: LogTables = LogTables {
-    events: Table::new(6, "events"),
-    checkpoints: Table::new(7, "checkpoints"),
-    counters: Table::new(8, "counters"),
-};
+use crate::store::{read_op, write_op, StoreCore};
 
 /// Page-token scopes: a token from one listing is refused by another.
 pub(crate) const EVENTS_SCOPE_HISTORY: u8 = 1;

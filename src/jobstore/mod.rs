@@ -10,6 +10,8 @@
 //! then a unique prefix (W-J2). Deletes cascade through every index in one transaction (W-J3).
 
 mod history_entries;
+mod layout;
+pub(crate) use layout::*;
 pub(crate) mod index;
 mod maintenance;
 mod query;
@@ -31,34 +33,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::JobStoreError;
 use crate::kv::memory::MemoryBackend;
-use crate::kv::{Backend, Table};
+use crate::kv::Backend;
 use crate::model::{Evaluation, Execution, Job, JobHistory};
 use crate::page::Page;
 use crate::state::{ExecutionStateType, JobStateType};
-use crate::store::{read_op, write_op, LogTables, StoreCore};
-
-pub(crate) const JOBS: Table<Job> = Table::new(1, "jobs");
-pub(crate) const EXECUTIONS: Table<Execution> = Table::new(2, "executions");
-pub(crate) const EXEC_BY_JOB: Table<()> = Table::new(3, "executions_by_job");
-pub(crate) const EXEC_BY_NODE: Table<()> = Table::new(4, "executions_by_node");
-pub(crate) const EXEC_IN_PROGRESS: Table<()> = Table::new(5, "executions_in_progress");
-pub(crate) const EVALUATIONS: Table<Evaluation> = Table::new(6, "evaluations");
-pub(crate) const EVAL_BY_JOB: Table<()> = Table::new(7, "evaluations_by_job");
-pub(crate) const HISTORY: Table<history_entries::StoredJobHistory> = Table::new(8, "job_history");
-pub(crate) const JOBS_IN_PROGRESS: Table<()> = Table::new(9, "jobs_in_progress");
-pub(crate) const JOBS_BY_NS: Table<()> = Table::new(10, "jobs_by_namespace");
-pub(crate) const JOBS_BY_TAG: Table<()> = Table::new(11, "jobs_by_tag");
-pub(crate) const JOBS_BY_CREATED: Table<()> = Table::new(12, "jobs_by_created");
-pub(crate) const JOBS_BY_MODIFIED: Table<()> = Table::new(13, "jobs_by_modified");
-pub(crate) const JOBS_BY_NS_CREATED: Table<()> = Table::new(14, "jobs_by_namespace_created");
-pub(crate) const JOBS_BY_NS_MODIFIED: Table<()> = Table::new(15, "jobs_by_namespace_modified");
-pub(crate) const JOB_COUNTS: Table<u64> = Table::new(16, "job_state_counts");
-pub(crate) const EXEC_COUNTS: Table<u64> = Table::new(17, "execution_state_counts");
-pub(crate) const LOG: LogTables = LogTables {
-    events: Table::new(18, "events"),
-    checkpoints: Table::new(19, "checkpoints"),
-    counters: Table::new(20, "counters"),
-};
+use crate::store::{read_op, write_op, StoreCore};
 
 /// The comment of every job creation history entry (as Bacalhau writes it).
 pub const JOB_CREATED_COMMENT: &str = "Job created";
