@@ -232,6 +232,8 @@ impl Tail {
             }
             _ => (seq, StoredHistory::new(entry, id)),
         };
+        // A row holds consecutive entries from its key's number: the one just added is `seq`.
+        debug_assert_eq!(start + row.rest.len() as u64, seq, "history row of {id} is not consecutive");
         if T::KEEPS_VALUES {
             txn.put(HISTORY, row_key(id, start).as_bytes(), row)?;
             return Ok(Tail { next_seq, row: None });

@@ -54,26 +54,8 @@ impl<T: ReadTxn> JobTx<'_, T> {
     pub fn get_jobs(&self, q: &JobQuery) -> Result<Page<Job>, JobStoreError> {
         let include = lowered(&q.include_tags);
         let exclude = lowered(&q.exclude_tags);
-        let selector_text = q.selector.as_ref().map(alloc::string::ToString::to_string).unwrap_or_default();
-        let mut parts: Vec<&[u8]> = alloc::vec![q.namespace.as_bytes(), selector_text.as_bytes(), b"|"];
-        parts.extend(include.iter().map(|t| t.as_bytes()));
-        parts.push(b"|");
-        parts.extend(exclude.iter().map(|t| t.as_bytes()));
-        let fingerprint = page::fingerprint(&parts);
-        let scope = SCOPE_JOBS + (q.sort_by as u8) * 2 + u8::from(q.reverse);
-
-        let ns = q.namespace.as_str();
-        let (table, prefix, strings, ints): (Option<Table<()>>, Vec<u8>, usize, usize) =
-            match (ns.is_empty(), q.sort_by) {
-                (true, JobSortBy::Id) => (None, Vec::new(), 0, 0),
-                (true, JobSortBy::CreatedAt) => (Some(JOBS_BY_CREATED), Vec::new(), 0, 1),
-                (true, JobSortBy::ModifiedAt) => (Some(JOBS_BY_MODIFIED), Vec::new(), 0, 1),
-                (false, JobSortBy::Id) => (Some(JOBS_BY_NS), KeyBuf::new().str(ns).into_vec(), 1, 0),
-                (false, JobSortBy::CreatedAt) => (Some(JOBS_BY_NS_CREATED), KeyBuf::new().str(ns).into_vec(), 1, 1),
-                (false, JobSortBy::ModifiedAt) => (Some(JOBS_BY_NS_MODIFIED), KeyBuf::new().str(ns).into_vec(), 1, 1),
-            };
-        let upper = prefix_upper_bound(&prefix);
-        let whole = KeyRange::prefix(&prefix, &upper);
+        let (scope, fingerprint) = token_identity(q, &include, &exclude);
+        let index = JobIndex::for_query(&q.namespace, q.sort_by);
         let after = match &q.next_token {
             Some(t) => {
                 Some(page::decode(t, scope, fingerprint).map_err(|reason| JobStoreError::InvalidToken { reason })?)
@@ -81,62 +63,47 @@ impl<T: ReadTxn> JobTx<'_, T> {
             None => None,
         };
         let dir = if q.reverse { Direction::Reverse } else { Direction::Forward };
-        let range = match (&after, dir) {
-            (None, _) => whole,
-            (Some(k), Direction::Forward) => KeyRange { start: Bound::Excluded(k.as_slice()), end: whole.end },
-            (Some(k), Direction::Reverse) => KeyRange { start: whole.start, end: Bound::Excluded(k.as_slice()) },
-        };
-
+        let upper = prefix_upper_bound(&index.prefix);
+        let range = resume_range(KeyRange::prefix(&index.prefix, &upper), after.as_deref(), dir);
         let keep = |job: &Job| -> bool {
             let has = |tags: &[String]| job.labels.keys().any(|k| tags.binary_search(&tag_key(k)).is_ok());
             (include.is_empty() || has(&include))
                 && (exclude.is_empty() || !has(&exclude))
                 && q.selector.as_ref().is_none_or(|s| s.matches(&job.labels))
         };
-        let limit = q.limit as usize;
         // A token already encodes the position, so the offset applies to the first page only.
-        let mut skip = if after.is_some() { 0 } else { q.offset as usize };
-        let mut jobs = Vec::new();
-        let mut last_key = Vec::new();
-        let mut more = false;
-        let mut visit = |key: &[u8], job: Job| -> Result<bool, StorageError> {
-            if !keep(&job) {
-                return Ok(true);
-            }
-            if skip > 0 {
-                skip -= 1;
-                return Ok(true);
-            }
-            if limit != 0 && jobs.len() == limit {
-                more = true;
-                return Ok(false);
-            }
-            last_key.clear();
-            last_key.extend_from_slice(key);
-            jobs.push(job);
-            Ok(true)
+        let mut page = PageBuilder::new(q.limit, if after.is_some() { 0 } else { q.offset });
+        self.scan_jobs(&index, range, dir, &mut |key, job| match keep(&job) {
+            true => Ok(page.offer(key, job)),
+            false => Ok(true),
+        })?;
+        Ok(page.finish(scope, fingerprint))
+    }
+
+    /// Visits the jobs of `range` of `index` in `dir` order (the job table itself when the index
+    /// is none), each with its index key, while `visit` returns `true`.
+    fn scan_jobs(
+        &self,
+        index: &JobIndex,
+        range: KeyRange<'_>,
+        dir: Direction,
+        visit: &mut crate::kv::ScanVisitor<'_, Job>,
+    ) -> Result<(), JobStoreError> {
+        let Some(table) = index.table else {
+            return Ok(self.txn.scan(JOBS, range, dir, &mut |k, job| visit(k, job))?);
         };
-        match table {
-            None => self.txn.scan(JOBS, range, dir, &mut visit)?,
-            Some(index) => {
-                let mut failure = None;
-                self.txn.scan_keys(index, range, dir, &mut |key| {
-                    let id = job_id_of(index, key, strings, ints)?;
-                    match self.load_job(&id) {
-                        Ok(job) => visit(key, job),
-                        Err(e) => {
-                            failure = Some(e);
-                            Ok(false)
-                        }
-                    }
-                })?;
-                if let Some(e) = failure {
-                    return Err(e);
+        let mut failure = None;
+        self.txn.scan_keys(table, range, dir, &mut |key| {
+            let id = job_id_of(table, key, index.strings, index.ints)?;
+            match self.load_job(&id) {
+                Ok(job) => visit(key, job),
+                Err(e) => {
+                    failure = Some(e);
+                    Ok(false)
                 }
             }
-        }
-        let next_token = more.then(|| page::encode(scope, fingerprint, &last_key));
-        Ok(Page { items: jobs, next_token })
+        })?;
+        failure.map_or(Ok(()), Err)
     }
 
     /// See [`JobStore::get_job_history`](super::JobStore::get_job_history).
@@ -176,5 +143,88 @@ impl<T: ReadTxn> JobTx<'_, T> {
             items.push(h.into_entry(&id));
         }
         Ok(Page { items, next_token: page.next_token })
+    }
+}
+
+/// The scope and fingerprint a `get_jobs` page token carries: which listing (sort order and
+/// direction) and which query (namespace, selector, tags), so a token is refused by any other.
+fn token_identity(q: &JobQuery, include: &[String], exclude: &[String]) -> (u8, u32) {
+    let selector_text = q.selector.as_ref().map(alloc::string::ToString::to_string).unwrap_or_default();
+    let mut parts: Vec<&[u8]> = alloc::vec![q.namespace.as_bytes(), selector_text.as_bytes(), b"|"];
+    parts.extend(include.iter().map(|t| t.as_bytes()));
+    parts.push(b"|");
+    parts.extend(exclude.iter().map(|t| t.as_bytes()));
+    (SCOPE_JOBS + (q.sort_by as u8) * 2 + u8::from(q.reverse), page::fingerprint(&parts))
+}
+
+/// The index a job listing walks: its table (`None`: the job table, in ID order), the key prefix
+/// of the namespace, and how many string and integer components precede the job ID in a key.
+struct JobIndex {
+    table: Option<Table<()>>,
+    prefix: Vec<u8>,
+    strings: usize,
+    ints: usize,
+}
+
+impl JobIndex {
+    fn for_query(ns: &str, sort_by: JobSortBy) -> JobIndex {
+        let of_ns = || KeyBuf::new().str(ns).into_vec();
+        let (table, prefix, strings, ints) = match (ns.is_empty(), sort_by) {
+            (true, JobSortBy::Id) => (None, Vec::new(), 0, 0),
+            (true, JobSortBy::CreatedAt) => (Some(JOBS_BY_CREATED), Vec::new(), 0, 1),
+            (true, JobSortBy::ModifiedAt) => (Some(JOBS_BY_MODIFIED), Vec::new(), 0, 1),
+            (false, JobSortBy::Id) => (Some(JOBS_BY_NS), of_ns(), 1, 0),
+            (false, JobSortBy::CreatedAt) => (Some(JOBS_BY_NS_CREATED), of_ns(), 1, 1),
+            (false, JobSortBy::ModifiedAt) => (Some(JOBS_BY_NS_MODIFIED), of_ns(), 1, 1),
+        };
+        JobIndex { table, prefix, strings, ints }
+    }
+}
+
+/// `whole`, starting strictly after the key `after` in the direction of the walk.
+fn resume_range<'a>(whole: KeyRange<'a>, after: Option<&'a [u8]>, dir: Direction) -> KeyRange<'a> {
+    match (after, dir) {
+        (None, _) => whole,
+        (Some(k), Direction::Forward) => KeyRange { start: Bound::Excluded(k), end: whole.end },
+        (Some(k), Direction::Reverse) => KeyRange { start: whole.start, end: Bound::Excluded(k) },
+    }
+}
+
+/// A page being filled: skips `skip` matches, keeps up to `limit` (0: all), and notes whether
+/// one more exists (then the page gets a token naming its last key).
+struct PageBuilder {
+    limit: usize,
+    skip: usize,
+    jobs: Vec<Job>,
+    last_key: Vec<u8>,
+    more: bool,
+}
+
+impl PageBuilder {
+    fn new(limit: u32, skip: u32) -> Self {
+        PageBuilder { limit: limit as usize, skip: skip as usize, jobs: Vec::new(), last_key: Vec::new(), more: false }
+    }
+
+    /// Takes a match; `false` once the page is full (the walk stops).
+    fn offer(&mut self, key: &[u8], job: Job) -> bool {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return true;
+        }
+        if self.limit != 0 && self.jobs.len() == self.limit {
+            self.more = true;
+            return false;
+        }
+        self.last_key.clear();
+        self.last_key.extend_from_slice(key);
+        self.jobs.push(job);
+        true
+    }
+
+    fn finish(self, scope: u8, fingerprint: u32) -> Page<Job> {
+        debug_assert!(self.limit == 0 || self.jobs.len() <= self.limit);
+        debug_assert!(!self.more || !self.jobs.is_empty() || self.limit == 0, "a token names the last item returned");
+        let next_token = self.more.then(|| page::encode(scope, fingerprint, &self.last_key));
+        Page { items: self.jobs, next_token }
     }
 }

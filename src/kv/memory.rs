@@ -369,6 +369,7 @@ impl Drop for MemoryWrite<'_> {
                     }
                 }
             }
+            debug_assert!(self.undo.is_empty(), "a rollback restores every change");
         }
         // Committed: the replaced values are dropped here. The buffer is kept for the next writer
         // unless a bulk transaction (an import) grew it.

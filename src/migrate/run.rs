@@ -48,17 +48,58 @@ pub fn run(options: &MigrateOptions) -> Result<MigrationReport, MigrateError> {
         report.elapsed = start.elapsed();
         Ok(report)
     };
+    let fail = |point: FailPoint| -> Result<(), MigrateError> {
+        match options.fail_at == Some(point) {
+            true => Err(MigrateError::Injected { path: path.to_path_buf(), point }),
+            false => Ok(()),
+        }
+    };
 
     // 1. What is at the path.
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+    let (file, bytes) = match open_source(path)? {
+        Source::Bbolt(file, bytes) => (file, bytes),
+        done => {
             if !options.dry_run {
                 remove_leftovers(&tmp)?;
             }
             report.backup = existing_backup(path);
-            return finish(report, Outcome::NoStore);
+            let outcome = if matches!(done, Source::Absent) { Outcome::NoStore } else { Outcome::AlreadyMigrated };
+            return finish(report, outcome);
         }
+    };
+    report.source_bytes = bytes.len() as u64;
+    // 2. Read and convert; every failure so far has written nothing.
+    let converted = convert(path, &bytes, options.expect, &mut report)?;
+    if options.dry_run {
+        return finish(report, Outcome::WouldMigrate);
+    }
+    // 3. Write the new store beside the old one, in one transaction.
+    remove_leftovers(&tmp)?;
+    write_new_store(&tmp, &converted, options, &fail)?;
+    fail(FailPoint::AfterWrite)?;
+    // 4. Verify against the source.
+    converted.verify(path, &tmp, &options.redb)?;
+    fail(FailPoint::AfterVerify)?;
+    // 5. Back up and swap.
+    report.backup = Some(swap(path, &tmp, &bytes, &fail)?);
+    drop(file);
+    finish(report, Outcome::Migrated)
+}
+
+/// What [`open_source`] found at the store path.
+enum Source {
+    Absent,
+    /// A redb store: migrated already.
+    Migrated,
+    /// A bbolt file, locked shared, and its bytes.
+    Bbolt(File, Vec<u8>),
+}
+
+/// Looks at the store path and, for a bbolt file, takes a shared lock and reads it whole.
+fn open_source(path: &Path) -> Result<Source, MigrateError> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Source::Absent),
         Err(e) => return Err(io_err(path, "open", e)),
     };
     if fs::metadata(path).map_err(|e| io_err(path, "stat", e))?.is_dir() {
@@ -69,11 +110,7 @@ pub fn run(options: &MigrateOptions) -> Result<MigrationReport, MigrateError> {
     let mut head = Vec::new();
     (&file).take(REDB_MAGIC.len() as u64).read_to_end(&mut head).map_err(|e| io_err(path, "read", e))?;
     if head == REDB_MAGIC {
-        if !options.dry_run {
-            remove_leftovers(&tmp)?;
-        }
-        report.backup = existing_backup(path);
-        return finish(report, Outcome::AlreadyMigrated);
+        return Ok(Source::Migrated);
     }
     // A Bacalhau node holds an exclusive flock on its bbolt file; our shared lock fails while it
     // runs and keeps it from starting (and writing) until we are done.
@@ -87,24 +124,43 @@ pub fn run(options: &MigrateOptions) -> Result<MigrationReport, MigrateError> {
     }
     let mut bytes = head;
     file.read_to_end(&mut bytes).map_err(|e| io_err(path, "read", e))?;
-    report.source_bytes = bytes.len() as u64;
+    Ok(Source::Bbolt(file, bytes))
+}
 
-    // 2. Read and convert; every failure so far has written nothing.
-    let bolt = BoltFile::from_bytes(path, bytes.clone())?;
+/// A bbolt store read and converted to a snapshot of ours.
+enum Converted {
+    Compute(crate::bbolt::ComputeDump, crate::compute::ComputeSnapshot),
+    Requester(crate::bbolt::RequesterDump, crate::jobstore::JobSnapshot),
+}
+
+impl Converted {
+    fn verify(&self, path: &Path, tmp: &Path, redb: &crate::kv::redb::RedbOptions) -> Result<(), MigrateError> {
+        match self {
+            Converted::Compute(dump, snap) => verify::verify_compute(path, tmp, redb, dump, snap),
+            Converted::Requester(dump, snap) => verify::verify_requester(path, tmp, redb, dump, snap),
+        }
+    }
+}
+
+/// Reads the bbolt file's layout and records and converts them, filling the report's kind,
+/// counts and notes.
+fn convert(
+    path: &Path,
+    bytes: &[u8],
+    expect: Option<StoreKind>,
+    report: &mut MigrationReport,
+) -> Result<Converted, MigrateError> {
+    let bolt = BoltFile::from_bytes(path, bytes.to_vec())?;
     let kind = match bolt.layout()? {
         Some(BacalhauLayout::Compute) => StoreKind::Compute,
         Some(BacalhauLayout::Requester) => StoreKind::Requester,
         None => return Err(MigrateError::UnknownLayout { path: path.to_path_buf() }),
     };
-    if let Some(expected) = options.expect.filter(|e| *e != kind) {
+    if let Some(expected) = expect.filter(|e| *e != kind) {
         return Err(MigrateError::WrongLayout { path: path.to_path_buf(), expected, found: kind });
     }
     report.kind = Some(kind);
-    enum Converted {
-        Compute(crate::bbolt::ComputeDump, crate::compute::ComputeSnapshot),
-        Requester(crate::bbolt::RequesterDump, crate::jobstore::JobSnapshot),
-    }
-    let converted = match kind {
+    Ok(match kind {
         StoreKind::Compute => {
             let dump = read_compute(&bolt)?;
             let snap = convert_compute(&dump, path)?;
@@ -121,62 +177,61 @@ pub fn run(options: &MigrateOptions) -> Result<MigrationReport, MigrateError> {
                 dump.jobs.iter().flat_map(|j| j.executions.values()).filter(|e| e.get("Job").is_some()).count() as u64;
             Converted::Requester(dump, snap)
         }
-    };
-    drop(bolt);
-    if options.dry_run {
-        return finish(report, Outcome::WouldMigrate);
-    }
+    })
+}
 
-    // 3. Write the new store beside the old one, in one transaction.
-    remove_leftovers(&tmp)?;
-    let fail = |point: FailPoint| -> Result<(), MigrateError> {
-        if options.fail_at == Some(point) {
-            return Err(MigrateError::Injected { path: path.to_path_buf(), point });
-        }
-        Ok(())
+/// Writes the converted store at `tmp` in one transaction and closes it.
+fn write_new_store(
+    tmp: &Path,
+    converted: &Converted,
+    options: &MigrateOptions,
+    fail: &dyn Fn(FailPoint) -> Result<(), MigrateError>,
+) -> Result<(), MigrateError> {
+    let kind = match converted {
+        Converted::Compute(..) => StoreKind::Compute,
+        Converted::Requester(..) => StoreKind::Requester,
     };
-    let backend = RedbBackend::open(&tmp, kind, &options.redb)?;
+    let backend = RedbBackend::open(tmp, kind, &options.redb)?;
     fail(FailPoint::DuringWrite)?;
-    match &converted {
+    match converted {
         Converted::Compute(_, snap) => {
             let store = StoreBuilder::new().compute(backend);
-            let err = |source| MigrateError::Compute { path: tmp.clone(), source };
+            let err = |source| MigrateError::Compute { path: tmp.to_path_buf(), source };
             store.import(snap.clone()).map_err(err)?;
-            store.close().map_err(err)?;
+            store.close().map_err(err)
         }
         Converted::Requester(_, snap) => {
             let store = StoreBuilder::new().jobs(backend);
-            let err = |source| MigrateError::JobStore { path: tmp.clone(), source };
+            let err = |source| MigrateError::JobStore { path: tmp.to_path_buf(), source };
             store.import(snap.clone()).map_err(err)?;
-            store.close().map_err(err)?;
+            store.close().map_err(err)
         }
     }
-    fail(FailPoint::AfterWrite)?;
+}
 
-    // 4. Verify against the source.
-    match &converted {
-        Converted::Compute(dump, snap) => verify::verify_compute(path, &tmp, &options.redb, dump, snap)?,
-        Converted::Requester(dump, snap) => verify::verify_requester(path, &tmp, &options.redb, dump, snap)?,
-    }
-    fail(FailPoint::AfterVerify)?;
-
-    // 5. Back up and swap. The lock keeps flock-using writers out; this also catches others.
+/// Backs the bbolt file up and renames the new store over it; returns the backup's path. The
+/// source's lock keeps flock-using writers out; the re-read catches others.
+fn swap(
+    path: &Path,
+    tmp: &Path,
+    bytes: &[u8],
+    fail: &dyn Fn(FailPoint) -> Result<(), MigrateError>,
+) -> Result<PathBuf, MigrateError> {
     if fs::read(path).map_err(|e| io_err(path, "re-read", e))? != bytes {
-        remove_leftovers(&tmp)?;
+        remove_leftovers(tmp)?;
         return Err(MigrateError::SourceChanged { path: path.to_path_buf() });
     }
-    let backup = make_backup(path, &bytes)?;
-    report.backup = Some(backup);
+    let backup = make_backup(path, bytes)?;
     fail(FailPoint::AfterBackup)?;
-    // The new store was closed cleanly, so its journal holds nothing the file lacks; a journal
-    // at the target path cannot belong to the bbolt file being replaced.
+    // The new store was closed cleanly, so its journal holds nothing the file lacks (and its
+    // first open at the path creates a new one); a journal at the target path cannot belong to
+    // the bbolt file being replaced.
     let _ = fs::remove_file(crate::kv::redb::journal_path(path));
-    fs::rename(&tmp, path).map_err(|e| io_err(path, "rename the new store into place at", e))?;
-    let _ = fs::remove_file(crate::kv::redb::journal_path(&tmp));
+    fs::rename(tmp, path).map_err(|e| io_err(path, "rename the new store into place at", e))?;
+    let _ = fs::remove_file(crate::kv::redb::journal_path(tmp));
     sync_dir(path)?;
     fail(FailPoint::AfterSwap)?;
-    drop(file);
-    finish(report, Outcome::Migrated)
+    Ok(backup)
 }
 
 /// `<path><suffix>`, e.g. `jobs.db.migrating`.

@@ -84,6 +84,8 @@ impl<const N: usize> Counters<N> {
     /// Takes the next event number.
     pub fn next_seq<T: ReadTxn>(&mut self, txn: &T, log: &LogTables) -> Result<u64, StorageError> {
         let next = self.last_seq(txn, log)? + 1;
+        // Event numbers are gap-free: each is the one after the last, within and across commits.
+        debug_assert!(self.last_seq.is_none_or(|last| next == last + 1));
         self.last_seq = Some(next);
         Ok(next)
     }
