@@ -446,7 +446,11 @@ impl RedbBackend {
             None => Err(closed()),
             Some(Handle::Read(_)) => Err(backend(READ_ONLY)),
             Some(Handle::Write(db)) => {
-                self.checkpoint(db)?;
+                // Recorded as closed before compacting: a commit after the compaction (the
+                // close's) would need pages the compaction gave back, and grow the file again.
+                if let Some(journal) = &self.journal {
+                    journal.checkpoint(db, true)?;
+                }
                 db.compact().map_err(|e| match e {
                     ::redb::CompactionError::Storage(e) => storage_error(e),
                     other => backend(other),

@@ -186,6 +186,10 @@ struct State {
     unlogged: bool,
     /// A write transaction of the backend is alive (between `begin` and `commit`/`abandon`).
     active: bool,
+    /// The last durable commit recorded a clean close (`journal_state` = `closed`: a
+    /// compaction does so) and nothing was written since. The next write must record `open`
+    /// durably before a frame relies on it, so it is a checkpoint.
+    closed_on_disk: bool,
     /// Why the journal was poisoned (see the module docs).
     poisoned: Option<String>,
     frame: Vec<u8>,
@@ -237,6 +241,7 @@ impl Journal {
                 syncing: false,
                 unlogged: false,
                 active: false,
+                closed_on_disk: false,
                 poisoned: None,
                 frame: Vec::new(),
             }),
@@ -283,7 +288,7 @@ impl Journal {
             state.unlogged |= unlogged && !self.direct;
             return txn.commit().map_err(|e| uncertain(super::commit_error(e)));
         }
-        if state.unlogged || state.pos + changes.frame_len() > self.capacity {
+        if state.unlogged || state.closed_on_disk || state.pos + changes.frame_len() > self.capacity {
             return self.checkpoint_with(&mut state, txn, false);
         }
         if changes.is_empty() {
@@ -380,13 +385,15 @@ impl Journal {
         state.salt = salt;
         state.pos = HEADER_LEN;
         state.unlogged = false;
+        state.closed_on_disk = closing;
         state.durable = state.seq;
         self.synced.notify_all();
         Ok(())
     }
 
     /// Makes everything the journal holds durable in the file and starts the journal over; with
-    /// `closing`, records a clean close (and always commits). A write transaction still alive
+    /// `closing`, records a clean close (a compaction does too, so that its close need not
+    /// commit again: a commit after a compaction would make redb grow the file it just shrank). A write transaction still alive
     /// is left to finish on its own (its frames are recovered at the next open).
     pub fn checkpoint(&self, db: &Database, closing: bool) -> Result<(), StorageError> {
         let mut state = self.lock();
@@ -396,7 +403,9 @@ impl Journal {
         if let Some(e) = poisoned(&state) {
             return Err(e);
         }
-        if !closing && state.pos == HEADER_LEN && !state.unlogged {
+        let unchanged = state.pos == HEADER_LEN && !state.unlogged;
+        // Nothing to make durable, and (when closing) the clean close is recorded already.
+        if unchanged && (!closing || state.closed_on_disk) {
             return Ok(());
         }
         let txn = db.begin_write().map_err(super::transaction_error)?;
