@@ -16,3 +16,5 @@ mod cases;
 mod compute;
 #[path = "model/jobs.rs"]
 mod jobs;
+#[path = "model/log.rs"]
+mod log;

@@ -228,29 +228,22 @@ pub(crate) trait FamilyError: From<StorageError> {
     fn storage(&self) -> Option<&StorageError>;
 }
 
-impl FamilyError for crate::error::ComputeError {
-    fn closed() -> Self {
-        Self::Closed
-    }
-    fn storage(&self) -> Option<&StorageError> {
-        match self {
-            Self::Storage(e) => Some(e),
-            _ => None,
+macro_rules! family_error {
+    ($($ty:ty),+) => {$(
+        impl FamilyError for $ty {
+            fn closed() -> Self {
+                Self::Closed
+            }
+            fn storage(&self) -> Option<&StorageError> {
+                match self {
+                    Self::Storage(e) => Some(e),
+                    _ => None,
+                }
+            }
         }
-    }
+    )+};
 }
-
-impl FamilyError for crate::error::JobStoreError {
-    fn closed() -> Self {
-        Self::Closed
-    }
-    fn storage(&self) -> Option<&StorageError> {
-        match self {
-            Self::Storage(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+family_error!(crate::error::ComputeError, crate::error::JobStoreError);
 
 /// The first storage failure of a write transaction. After one, the backend's state inside the
 /// transaction is unknown, so every later operation of it, and its commit, fail with that

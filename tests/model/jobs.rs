@@ -497,14 +497,14 @@ macro_rules! compare {
         assert_eq!(snap.events, want.events, "{at}: snapshot events");
         assert_eq!(snap.checkpoints, want.checkpoints, "{at}: checkpoints");
         assert_eq!(snap.last_event_seq, want.last_event_seq, "{at}: snapshot last event");
-        assert_eq!(s.events_after(0, 0).unwrap(), want.events, "{at}: events");
-        // Reading on from the middle of the log, a page of two.
-        let mid = m.trimmed + (m.log.len() as u64 - m.trimmed) / 2;
-        let tail: Vec<Event> = m.log.iter().skip(mid as usize).take(2).cloned().collect();
-        assert_eq!(s.events_after(mid, 2).unwrap(), tail, "{at}: events after {mid}");
-        for (n, name) in CHECKPOINTS.iter().enumerate() {
-            assert_eq!(s.get_checkpoint(name).unwrap(), m.checkpoints.get(&n).copied(), "{at}: checkpoint {name}");
-        }
+        crate::log::check_log(
+            at,
+            (&m.log, m.trimmed),
+            &m.checkpoints,
+            &CHECKPOINTS,
+            |after, limit| s.events_after(after, limit).unwrap(),
+            |name| s.get_checkpoint(name).unwrap(),
+        );
         // Lookups by every ID the actions use: exact, by unique prefix, or the error the model
         // predicts (not found, ambiguous).
         for (i, id) in JOB_IDS.iter().enumerate() {

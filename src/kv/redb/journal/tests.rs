@@ -21,48 +21,43 @@ fn get(b: &RedbBackend, key: &str) -> Option<String> {
     b.begin_read().unwrap().get(T, key.as_bytes()).unwrap()
 }
 
-/// A journal file in memory whose writes or syncs can be made to fail.
+/// A journal file in memory whose writes or syncs can be made to fail or slow, counting syncs.
 #[derive(Debug, Default, Clone)]
 struct Flaky {
-    bytes: Arc<std::sync::Mutex<Vec<u8>>>,
+    inner: MemoryJournal,
     fail_writes: Arc<AtomicBool>,
     fail_syncs: Arc<AtomicBool>,
+    /// Milliseconds each sync takes (a disk whose flush is slow).
+    sync_ms: u64,
+    syncs: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl JournalFile for Flaky {
     fn size(&self) -> io::Result<u64> {
-        Ok(self.bytes.lock().unwrap().len() as u64)
+        self.inner.size()
     }
     fn read_at(&self, at: u64, buf: &mut [u8]) -> io::Result<()> {
-        let b = self.bytes.lock().unwrap();
-        buf.copy_from_slice(b.get(at as usize..at as usize + buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?);
-        Ok(())
+        self.inner.read_at(at, buf)
     }
     fn write_at(&self, at: u64, data: &[u8]) -> io::Result<()> {
         if self.fail_writes.load(Ordering::SeqCst) {
             return Err(io::Error::other("injected write failure"));
         }
-        let mut b = self.bytes.lock().unwrap();
-        let end = at as usize + data.len();
-        if b.len() < end {
-            b.resize(end, 0);
-        }
-        b[at as usize..end].copy_from_slice(data);
-        Ok(())
+        self.inner.write_at(at, data)
     }
     fn sync(&self) -> io::Result<()> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(self.sync_ms));
         if self.fail_syncs.load(Ordering::SeqCst) {
             return Err(io::Error::other("injected sync failure"));
         }
         Ok(())
     }
     fn replace(&self, bytes: &[u8]) -> io::Result<()> {
-        *self.bytes.lock().unwrap() = bytes.to_vec();
-        Ok(())
+        self.inner.replace(bytes)
     }
     fn truncate(&self, len: u64) -> io::Result<()> {
-        self.bytes.lock().unwrap().truncate(len as usize);
-        Ok(())
+        self.inner.truncate(len)
     }
 }
 
@@ -183,7 +178,7 @@ fn after_a_crash_redb_finds_the_checkpoints_allocator_state_and_runs_no_full_rep
     let image =
         MemFile { bytes: Arc::new(std::sync::RwLock::new(store.bytes.read().unwrap().clone())), ..Default::default() };
     let journal_image = Flaky::default();
-    journal_image.replace(&journal.bytes.lock().unwrap()).unwrap();
+    journal_image.replace(&journal.inner.bytes()).unwrap();
     drop(b);
 
     let repairs = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -240,42 +235,11 @@ fn every_open_and_journal_error_code_is_distinct_and_documented() {
     }
 }
 
-/// A journal file whose syncs take long, as on a disk whose flush costs milliseconds; counts
-/// them.
-#[derive(Debug, Default, Clone)]
-struct SlowSync {
-    inner: MemoryJournal,
-    syncs: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl JournalFile for SlowSync {
-    fn size(&self) -> io::Result<u64> {
-        self.inner.size()
-    }
-    fn read_at(&self, at: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.inner.read_at(at, buf)
-    }
-    fn write_at(&self, at: u64, data: &[u8]) -> io::Result<()> {
-        self.inner.write_at(at, data)
-    }
-    fn sync(&self) -> io::Result<()> {
-        self.syncs.fetch_add(1, Ordering::SeqCst);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        Ok(())
-    }
-    fn replace(&self, bytes: &[u8]) -> io::Result<()> {
-        self.inner.replace(bytes)
-    }
-    fn truncate(&self, len: u64) -> io::Result<()> {
-        self.inner.truncate(len)
-    }
-}
-
 #[test]
 fn commits_from_several_threads_share_journal_syncs_and_each_returns_durable() {
     const THREADS: u64 = 8;
     const EACH: u64 = 10;
-    let (store, journal) = (MemFile::default(), SlowSync::default());
+    let (store, journal) = (MemFile::default(), Flaky { sync_ms: 20, ..Flaky::default() });
     let b = RedbBackend::open_with_backend(store.clone(), journal.clone(), StoreKind::Compute, &RedbOptions::default())
         .unwrap();
     let before = journal.syncs.load(Ordering::SeqCst);
