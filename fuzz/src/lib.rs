@@ -20,6 +20,8 @@ mod cases;
 pub mod compute_model;
 #[path = "../../tests/model/jobs.rs"]
 pub mod jobs_model;
+#[path = "../../tests/model/log.rs"]
+mod log;
 
 /// Snapshot import into empty stores of both kinds: `Ok` or a typed error, never a panic; an
 /// accepted snapshot must leave a consistent store. The bytes are tried as they are, and as the
