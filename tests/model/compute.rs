@@ -304,7 +304,7 @@ macro_rules! compare {
         assert_eq!(snap.last_event_seq, want.last_event_seq, "{at}: snapshot last event");
         // Every kept event shows its own incarnation of the record (IDs are reused with other
         // jobs after deletions), whatever the backend keeps on disk.
-        crate::log::check_log(
+        super::log::check_log(
             at,
             (&m.log, m.trimmed),
             &m.checkpoints,

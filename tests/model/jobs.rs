@@ -497,7 +497,7 @@ macro_rules! compare {
         assert_eq!(snap.events, want.events, "{at}: snapshot events");
         assert_eq!(snap.checkpoints, want.checkpoints, "{at}: checkpoints");
         assert_eq!(snap.last_event_seq, want.last_event_seq, "{at}: snapshot last event");
-        crate::log::check_log(
+        super::log::check_log(
             at,
             (&m.log, m.trimmed),
             &m.checkpoints,
