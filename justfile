@@ -152,12 +152,14 @@ bench *args:
 fuzz-smoke:
     bash scripts/fuzz-smoke.sh
 
-# The soak as CI runs it: 90 s of the simulate-like workload with SIGKILLs and reopen.
+# The soak as CI runs it: 90 s of the simulate-like workload with SIGKILLs and reopen. Built
+# optimized: every round's check walks both whole stores, which in a debug build soon takes
+# longer than the work between kills.
 soak-ci:
-    CRASH_SOAK_SECS=90 cargo test --features cli,bbolt --test crash -- --ignored --nocapture soak
+    CRASH_SOAK_SECS=90 cargo test --release --features cli,bbolt --test crash -- --ignored --nocapture soak
 
 # The bounded soak (SIGKILL + reopen, ~2.5 min) and every fault-injection point.
 soak:
-    cargo test --features cli,bbolt --test crash -- --ignored --nocapture soak
+    cargo test --release --features cli,bbolt --test crash -- --ignored --nocapture soak
     FAULTS_FULL=1 cargo test --test faults
     PROPTEST_CASES=512 cargo test --release --test model

@@ -342,6 +342,26 @@ fn object_id(o: &EventObject) -> &str {
     }
 }
 
+/// Every record both stores hold, by (kind, ID).
+fn held(compute: &ExecutionStore<RedbBackend>, jobs: &JobStore<RedbBackend>) -> BTreeMap<(String, String), Rec> {
+    let mut out = BTreeMap::new();
+    let mut put = |r: Rec| out.insert((r.kind.clone(), r.id.clone()), r);
+    for r in compute.list_executions(&bacalhau_state::PageRequest::default()).unwrap().items {
+        put(Rec::new("c", r.id(), r.state.name(), r.version));
+    }
+    let snap = jobs.snapshot().unwrap();
+    for j in snap.jobs {
+        put(Rec::new("job", &j.id, j.state.state_type.name(), j.revision));
+    }
+    for x in snap.executions {
+        put(Rec::new("exec", &x.id, x.compute_state.state_type.name(), x.revision));
+    }
+    for v in snap.evaluations {
+        put(Rec::new("eval", &v.id, v.status.name(), 0));
+    }
+    out
+}
+
 /// What a store holds for a reported record (`-` state when absent).
 fn lookup_compute(s: &ExecutionStore<RedbBackend>, id: &str) -> Rec {
     match s.get_execution(id) {
@@ -410,6 +430,18 @@ fn verify(dir: &Path, exp: &mut Expected, round: u64) -> u64 {
     }
     let mut moved = Vec::new();
     let last_compute = compute.stats().unwrap().last_event_seq;
+    // Every record as each store holds it, read in one transaction per store (a lookup per
+    // record would make each round's check grow with the store); the records the last reported
+    // operations wrote are also looked up one by one below.
+    let now = held(&compute, &jobs);
+    for store in ["compute", "jobs"] {
+        for id in exp.last_ids.get(store).into_iter().flatten() {
+            for ((kind, rid), rec) in now.iter().filter(|((_, rid), _)| rid == id) {
+                let single = if kind == "c" { lookup_compute(&compute, rid) } else { lookup_jobs(&jobs, kind, rid) };
+                assert_eq!(single, *rec, "round {round}: {store}: a lookup of {rid} and the listing disagree");
+            }
+        }
+    }
     for ((kind, id), want) in &exp.recs {
         if kind == "ckpt" {
             // A checkpoint is there with the reported value, or with a later one set by the
@@ -423,11 +455,8 @@ fn verify(dir: &Path, exp: &mut Expected, round: u64) -> u64 {
             }
             continue;
         }
-        let (store, got) = if kind == "c" {
-            ("compute", lookup_compute(&compute, id))
-        } else {
-            ("jobs", lookup_jobs(&jobs, kind, id))
-        };
+        let store = if kind == "c" { "compute" } else { "jobs" };
+        let got = now.get(&(kind.clone(), id.clone())).cloned().unwrap_or_else(|| Rec::new(kind, id, "-", 0));
         if got == *want {
             continue;
         }
