@@ -24,33 +24,14 @@ fn builder(policy: Policy) -> StoreBuilder {
     StoreBuilder::new().policy(policy).clock(ManualClock::stepping(1_700_000_000_000_000_000, 1_000))
 }
 
-#[derive(Clone, Debug, Default)]
-struct Bytes(std::sync::Arc<std::sync::RwLock<Vec<u8>>>);
-
-impl redb::StorageBackend for Bytes {
-    fn len(&self) -> std::io::Result<u64> {
-        Ok(self.0.read().unwrap().len() as u64)
-    }
-    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
-        let b = self.0.read().unwrap();
-        out.copy_from_slice(&b[offset as usize..offset as usize + out.len()]);
-        Ok(())
-    }
-    fn set_len(&self, len: u64) -> std::io::Result<()> {
-        self.0.write().unwrap().resize(len as usize, 0);
-        Ok(())
-    }
-    fn sync_data(&self) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-        self.0.write().unwrap()[offset as usize..offset as usize + data.len()].copy_from_slice(data);
-        Ok(())
-    }
-}
-
 fn redb(kind: StoreKind) -> RedbBackend {
-    RedbBackend::open_with_backend(Bytes::default(), MemoryJournal::default(), kind, &RedbOptions::default()).unwrap()
+    RedbBackend::open_with_backend(
+        redb::backends::InMemoryBackend::new(),
+        MemoryJournal::default(),
+        kind,
+        &RedbOptions::default(),
+    )
+    .unwrap()
 }
 
 /// Every page of a listing, two items a page, with the tokens that link them.

@@ -440,8 +440,9 @@ fn cut_point(r: &Reference, n: u64, mode: Mode, seed: u64) {
             (Some(_), Ok(())) => {
                 assert!(r.states[k] == r.states[k + 1], "{what}: step {k} {step:?} returned Ok after the power cut")
             }
-            (Some(_), Err(_)) => {} // A failed reopen leaves no store to run the rest on.
+            (Some(_), Err(_)) => {}
         }
+        // A failed reopen leaves no store to run the rest on.
         if matches!(step, Step::Reopen) && failed.is_some() {
             break;
         }
@@ -513,10 +514,4 @@ fn a_power_cut_at_any_io_call_with_frequent_checkpoints_loses_no_acknowledged_co
 #[test]
 fn a_power_cut_at_any_io_call_with_the_default_journal_loses_no_acknowledged_commit() {
     sweep(bacalhau_state::kv::redb::JOURNAL_CAPACITY);
-}
-
-/// The state type is compared whole; keep its `Debug` for failure messages.
-#[allow(dead_code)]
-fn _state_is_debug(s: &State) -> impl Debug + '_ {
-    s
 }

@@ -116,7 +116,6 @@ pub(crate) fn decide_state_update(
     check_state_update(id, state, version, req, policy)?;
     let version = version + 1;
     let entry = history_entry(id, state, version, req, now);
-    debug_assert!(entry.new_version == version && entry.new_state == req.new_state);
     Ok(LocalChange { state: req.new_state, version, update_time: now, entry })
 }
 

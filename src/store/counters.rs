@@ -29,13 +29,6 @@ impl<const N: usize> Counters<N> {
         Counters { tables, counts: [[None; CACHED_STATES]; N], last_seq: None }
     }
 
-    /// The pending slot of `state` in `table`: `None` for a state past [`CACHED_STATES`]
-    /// (written through).
-    fn slot(&mut self, table: Table<u64>, state: u8) -> Option<&mut Option<u64>> {
-        let k = self.index(table);
-        self.counts[k].get_mut(usize::from(state))
-    }
-
     fn index(&self, table: Table<u64>) -> usize {
         let k = self.tables.iter().position(|t| t.id() == table.id());
         debug_assert!(k.is_some(), "count table {} is not one of this store's", table.name());
@@ -58,17 +51,15 @@ impl<const N: usize> Counters<N> {
         state: u8,
         delta: i64,
     ) -> Result<(), StorageError> {
-        let current = match self.counts[self.index(table)].get(usize::from(state)).copied() {
-            None => return bump_count(txn, table, state, delta),
-            Some(Some(n)) => n,
-            Some(None) => read_count(txn, table, state)?,
+        let k = self.index(table);
+        let Some(slot) = self.counts[k].get_mut(usize::from(state)) else {
+            return bump_count(txn, table, state, delta);
         };
-        let next = if delta >= 0 {
-            current.saturating_add(delta as u64)
-        } else {
-            current.saturating_sub(delta.unsigned_abs())
+        let current = match *slot {
+            Some(n) => n,
+            None => read_count(txn, table, state)?,
         };
-        *self.slot(table, state).expect("cached above") = Some(next);
+        *slot = Some(plus(current, delta));
         Ok(())
     }
 
@@ -111,15 +102,15 @@ impl<const N: usize> Counters<N> {
 /// Adds `delta` to the count of `state`. Counts never go below zero: a negative result means the
 /// indexes are inconsistent, which `check` reports, so saturate rather than wrap.
 fn bump_count<T: WriteTxn>(txn: &mut T, table: Table<u64>, state: u8, delta: i64) -> Result<(), StorageError> {
-    txn.update(table, &[state], |current| {
-        let current = current.unwrap_or(0);
-        let next = if delta >= 0 {
-            current.saturating_add(delta as u64)
-        } else {
-            current.saturating_sub(delta.unsigned_abs())
-        };
-        (next != 0).then_some(next)
-    })
+    txn.update(table, &[state], |current| Some(plus(current.unwrap_or(0), delta)).filter(|&n| n != 0))
+}
+
+/// `current + delta`, saturating at zero and at `u64::MAX`.
+fn plus(current: u64, delta: i64) -> u64 {
+    match delta >= 0 {
+        true => current.saturating_add(delta as u64),
+        false => current.saturating_sub(delta.unsigned_abs()),
+    }
 }
 
 pub(crate) fn read_count<T: ReadTxn>(txn: &T, table: Table<u64>, state: u8) -> Result<u64, StorageError> {

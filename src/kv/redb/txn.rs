@@ -177,13 +177,17 @@ pub struct RedbWrite<'a> {
     journal: Option<(&'a Journal, Changes)>,
     /// The caller asked for `Durability::None` on a journaled store.
     unlogged: bool,
+    /// The changes go into a frame: the commit is durable and the journal writes frames (a
+    /// writer sharing the file with readers makes redb durable commits instead).
+    logged: bool,
 }
 
 impl<'a> RedbWrite<'a> {
     pub(super) fn new(txn: WriteTransaction, journal: &'a Journal, unlogged: bool) -> Self {
         let txn = NonNull::from(Box::leak(Box::new(txn)));
+        let logged = !unlogged && journal.writes_frames();
         let journal = Some((journal, Changes::default()));
-        Self { tables: RefCell::new(Vec::new()), txn: Some(txn), buf: Vec::new(), journal, unlogged }
+        Self { tables: RefCell::new(Vec::new()), txn: Some(txn), buf: Vec::new(), journal, unlogged, logged }
     }
 
     fn index(&self, name: &'static str) -> Result<usize, StorageError> {
@@ -253,7 +257,7 @@ impl WriteTxn for RedbWrite<'_> {
         let mut buf = std::mem::take(&mut self.buf);
         let result = encode(&mut buf, value)
             .and_then(|()| self.table_mut(table.name())?.insert(key, buf.as_slice()).map(drop).map_err(storage_error));
-        if let (Ok(()), Some((_, changes)), false) = (&result, &mut self.journal, self.unlogged) {
+        if let (Ok(()), Some((_, changes)), true) = (&result, &mut self.journal, self.logged) {
             changes.put(table.name(), key, &buf);
         }
         self.buf = buf;
@@ -263,7 +267,7 @@ impl WriteTxn for RedbWrite<'_> {
     fn delete<V: Value>(&mut self, table: Table<V>, key: &[u8]) -> Result<bool, StorageError> {
         let t = self.table_mut(table.name())?;
         let existed = t.remove(key).map_err(storage_error)?.is_some();
-        if let (true, Some((_, changes)), false) = (existed, &mut self.journal, self.unlogged) {
+        if let (true, Some((_, changes)), true) = (existed, &mut self.journal, self.logged) {
             changes.delete(table.name(), key);
         }
         Ok(existed)

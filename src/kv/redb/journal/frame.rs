@@ -118,8 +118,8 @@ fn checksum(id: &[u8; ID_LEN], head: &[u8], body: &[u8]) -> u64 {
 }
 
 /// The valid frames of `generation` after sequence number `applied`, in order, with their
-/// bodies, and the offset after the last one.
-pub(super) fn scan(file: &dyn JournalFile, generation: Generation<'_>, applied: u64) -> std::io::Result<(Frames, u64)> {
+/// bodies.
+pub(super) fn scan(file: &dyn JournalFile, generation: Generation<'_>, applied: u64) -> std::io::Result<Frames> {
     let size = file.size()?;
     let mut frames = Vec::new();
     let (mut pos, mut expect) = (HEADER_LEN, applied + 1);
@@ -143,7 +143,7 @@ pub(super) fn scan(file: &dyn JournalFile, generation: Generation<'_>, applied: 
         pos = end;
         expect += 1;
     }
-    Ok((frames, pos))
+    Ok(frames)
 }
 
 /// [`scan`] for a version-1 journal: frames checksummed with an unkeyed CRC-32 of (seq, body).

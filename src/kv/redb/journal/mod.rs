@@ -100,7 +100,7 @@ pub use error::JournalError;
 pub(super) use file::PathJournal;
 pub use file::{JournalFile, MemoryJournal};
 pub(super) use frame::Changes;
-use frame::{Generation, FRAME_HEAD};
+use frame::{Frames, Generation, FRAME_HEAD};
 
 /// First bytes of a journal file.
 pub const MAGIC: &[u8; 8] = b"BSJRNL02";
@@ -148,9 +148,9 @@ pub(super) struct JournalOptions {
 
 /// The store's journal metadata, as its last durable commit left it.
 #[derive(Debug)]
-pub(super) struct JournalMeta {
+struct JournalMeta {
     id: Option<[u8; ID_LEN]>,
-    pub seq: u64,
+    seq: u64,
     salt: Option<u64>,
     /// `journal_state` is `closed`, or absent (stores written before it was recorded).
     clean: bool,
@@ -215,14 +215,15 @@ impl Journal {
     ) -> Result<Journal, JournalError> {
         let meta = read_meta(db)?;
         let capacity = options.capacity.max(MIN_CAPACITY);
+        let initial_len = initial_len(capacity);
         let at = path.as_path();
         let io = |op| move |source| JournalError::Io { journal: at.to_path_buf(), op, source };
-        let (id, frames, v1) = recover(store, &meta, &*file, &path, options.accept_loss, initial_len(capacity))?;
+        let (id, frames, v1) = recover(store, &meta, &*file, &path, options.accept_loss, initial_len)?;
         let last = frames.last().map_or(meta.seq, |&(seq, _)| seq);
         let salt = new_salt(meta.salt);
         start_generation(db, &path, &frames, GenerationMeta { id: &id, seq: last, salt, open: true })?;
         if v1 {
-            file.replace(&initial(&id, initial_len(capacity))).map_err(io("replace the version-1"))?;
+            file.replace(&initial(&id, initial_len)).map_err(io("replace the version-1"))?;
         }
         let len = file.size().map_err(io("read the length of"))?;
         let journal = Journal {
@@ -230,7 +231,7 @@ impl Journal {
             path,
             id,
             capacity,
-            initial_len: initial_len(capacity),
+            initial_len,
             direct: options.direct,
             state: Mutex::new(State {
                 salt,
@@ -256,6 +257,12 @@ impl Journal {
 
     fn generation<'a>(&'a self, state: &State) -> Generation<'a> {
         Generation { id: &self.id, salt: state.salt }
+    }
+
+    /// Whether durable commits go through frames (not for a writer sharing the file with
+    /// readers, whose commits are redb durable commits).
+    pub fn writes_frames(&self) -> bool {
+        !self.direct
     }
 
     /// A write transaction begins; refused once poisoned.
@@ -430,10 +437,50 @@ fn poisoned(state: &State) -> Option<StorageError> {
     })
 }
 
+/// What is at the journal's path, as seen from the store's journal metadata.
+enum Found {
+    /// No journal (a file of length 0 counts as none).
+    Missing,
+    /// A file without a journal's header.
+    NotAJournal,
+    /// A journal of another store, with its ID.
+    Foreign(String),
+    /// The store's journal: the frames the file lacks, and whether they are version-1 frames.
+    Frames { frames: Frames, v1: bool },
+}
+
+/// Reads the journal's header and, if it is the store's (`id`), the frames after `meta.seq`.
+fn read_journal(file: &dyn JournalFile, id: &[u8; ID_LEN], meta: &JournalMeta) -> std::io::Result<Found> {
+    let len = file.size()?;
+    if len == 0 {
+        return Ok(Found::Missing);
+    }
+    if len < HEADER_LEN {
+        return Ok(Found::NotAJournal);
+    }
+    let mut head = [0u8; HEADER_LEN as usize];
+    file.read_at(0, &mut head)?;
+    let v1 = match &head[..MAGIC.len()] {
+        m if m == MAGIC => false,
+        m if m == MAGIC_V1 => true,
+        _ => return Ok(Found::NotAJournal),
+    };
+    let found = &head[MAGIC.len()..MAGIC.len() + ID_LEN];
+    if found != id {
+        return Ok(Found::Foreign(String::from_utf8_lossy(found).into_owned()));
+    }
+    let frames = match (v1, meta.salt) {
+        (true, _) => frame::scan_v1(file, meta.seq)?,
+        (false, Some(salt)) => frame::scan(file, Generation { id, salt }, meta.seq)?,
+        // A version-2 journal is always started together with a salt.
+        (false, None) => Vec::new(),
+    };
+    Ok(Found::Frames { frames, v1 })
+}
+
 /// Finds the journal's frames the file lacks, or refuses; replaces a journal only where nothing
 /// can be lost (or the caller accepted the loss). Returns the store's journal ID, the frames,
 /// and whether the journal has version-1 frames (to be replaced once they are applied).
-#[allow(clippy::type_complexity)]
 fn recover(
     store: &Path,
     meta: &JournalMeta,
@@ -441,7 +488,7 @@ fn recover(
     path: &Path,
     accept_loss: bool,
     initial_len: u64,
-) -> Result<([u8; ID_LEN], Vec<(u64, Vec<u8>)>, bool), JournalError> {
+) -> Result<([u8; ID_LEN], Frames, bool), JournalError> {
     let io = |op| move |source| JournalError::Io { journal: path.to_path_buf(), op, source };
     let fresh = |id: [u8; ID_LEN]| -> Result<_, JournalError> {
         file.replace(&initial(&id, initial_len)).map_err(io("create"))?;
@@ -451,49 +498,16 @@ fn recover(
     // over from a deleted store of the same name, and is replaced.
     let Some(id) = meta.id else { return fresh(new_id()) };
     let refuse = |e: JournalError| if accept_loss { fresh(id) } else { Err(e) };
-    let len = file.size().map_err(io("read the length of"))?;
-    if len == 0 {
-        if meta.clean {
-            return fresh(id);
+    let (store, journal) = (store.to_path_buf(), path.to_path_buf());
+    match read_journal(file, &id, meta).map_err(io("read"))? {
+        Found::Frames { frames, v1 } => Ok((id, frames, v1)),
+        Found::Missing if meta.clean => fresh(id),
+        Found::Missing => refuse(JournalError::Missing { store, journal }),
+        Found::NotAJournal => refuse(JournalError::NotAJournal { store, journal, store_clean: meta.clean }),
+        Found::Foreign(found) => {
+            refuse(JournalError::Foreign { store, journal, found, expected: String::from_utf8_lossy(&id).into_owned() })
         }
-        return refuse(JournalError::Missing { store: store.to_path_buf(), journal: path.to_path_buf() });
     }
-    let mut head = [0u8; HEADER_LEN as usize];
-    let magic = match len >= HEADER_LEN {
-        true => {
-            file.read_at(0, &mut head).map_err(io("read"))?;
-            Some(&head[..MAGIC.len()])
-        }
-        false => None,
-    };
-    let v1 = match magic {
-        Some(m) if m == MAGIC => false,
-        Some(m) if m == MAGIC_V1 => true,
-        _ => {
-            let clean = meta.clean;
-            return refuse(JournalError::NotAJournal {
-                store: store.to_path_buf(),
-                journal: path.to_path_buf(),
-                store_clean: clean,
-            });
-        }
-    };
-    let found = &head[MAGIC.len()..MAGIC.len() + ID_LEN];
-    if found != id {
-        return refuse(JournalError::Foreign {
-            store: store.to_path_buf(),
-            journal: path.to_path_buf(),
-            found: String::from_utf8_lossy(found).into_owned(),
-            expected: String::from_utf8_lossy(&id).into_owned(),
-        });
-    }
-    let frames = match (v1, meta.salt) {
-        (true, _) => frame::scan_v1(file, meta.seq).map_err(io("read"))?,
-        (false, Some(salt)) => frame::scan(file, Generation { id: &id, salt }, meta.seq).map_err(io("read"))?.0,
-        // A version-2 journal is always started together with a salt.
-        (false, None) => Vec::new(),
-    };
-    Ok((id, frames, v1))
 }
 
 /// Whether the journal beside `store` holds frames the file does not have (a writer crashed and
@@ -503,18 +517,11 @@ pub fn has_pending(store: &Path, db: &impl ReadableDatabase) -> Result<bool, Jou
     let at = path.as_path();
     let io = |op| move |source| JournalError::Io { journal: at.to_path_buf(), op, source };
     let meta = read_meta(db)?;
+    let Some(id) = meta.id else { return Ok(false) };
     let file = PathJournal::open(path.clone()).map_err(io("open"))?;
-    let (Some(id), true) = (meta.id, file.size().map_err(io("read the length of"))? >= HEADER_LEN) else {
-        return Ok(false);
-    };
-    let mut head = [0u8; MAGIC.len()];
-    file.read_at(0, &mut head).map_err(io("read"))?;
-    Ok(match (&head, meta.salt) {
-        (m, _) if m == MAGIC_V1 => !frame::scan_v1(&file, meta.seq).map_err(io("read"))?.is_empty(),
-        (m, Some(salt)) if m == MAGIC => {
-            !frame::scan(&file, Generation { id: &id, salt }, meta.seq).map_err(io("read"))?.0.is_empty()
-        }
-        _ => false,
+    Ok(match read_journal(&file, &id, &meta).map_err(io("read"))? {
+        Found::Frames { frames, .. } => !frames.is_empty(),
+        Found::Missing | Found::NotAJournal | Found::Foreign(_) => false,
     })
 }
 
@@ -558,7 +565,7 @@ fn start_generation(
 }
 
 /// `meta.journal_*` as the last durable commit left them.
-pub(super) fn read_meta(db: &impl ReadableDatabase) -> Result<JournalMeta, JournalError> {
+fn read_meta(db: &impl ReadableDatabase) -> Result<JournalMeta, JournalError> {
     let meta_err = |e: &dyn std::fmt::Display| JournalError::Meta { detail: e.to_string() };
     let txn = db.begin_read().map_err(|e| meta_err(&e))?;
     let meta = txn.open_table(META).map_err(|e| meta_err(&e))?;
